@@ -1,0 +1,139 @@
+// The seam between a SCSI transport (iSCSI today) and the transport-neutral
+// SCSI core (SAM-5/SPC-4/SBC-3). Nothing in src/scsi imports src/iscsi or
+// src/pdu; the transport maps these values to its own wire codes.
+
+import type { BlockDevice } from '../backstore/types.js';
+
+/** SAM-5 status codes. */
+export enum ScsiStatus {
+  Good = 0x00,
+  CheckCondition = 0x02,
+  ConditionMet = 0x04,
+  Busy = 0x08,
+  ReservationConflict = 0x18,
+  TaskSetFull = 0x28,
+  AcaActive = 0x30,
+  TaskAborted = 0x40,
+}
+
+export type TaskAttribute = 'untagged' | 'simple' | 'ordered' | 'head-of-queue' | 'aca';
+
+/** One I_T nexus (an iSCSI session). */
+export interface Nexus {
+  /** Unique while the nexus exists. */
+  readonly id: string;
+  readonly initiatorName: string;
+  /** SCSI initiator port name, e.g. "iqn.1994-05.com.redhat:x,i,0x23d000000001". */
+  readonly initiatorPortName: string;
+  readonly targetName: string;
+  /** SCSI target port name, e.g. "iqn.2003-01.org.example:t1,t,0x0001". */
+  readonly targetPortName: string;
+  /** Relative target port identifier (VPD 0x83); the TPG tag for iSCSI. */
+  readonly relativeTargetPortId: number;
+  /** Target port group (ALUA) the port belongs to; one per TPG by default. */
+  readonly targetPortGroupId: number;
+}
+
+export interface ScsiCommandRequest {
+  /** The 8-byte LUN field (SAM-5 §4.7). */
+  readonly lun: Buffer;
+  readonly cdb: Buffer;
+  /** Task tag, unique per nexus while the task exists (iSCSI ITT). */
+  readonly tag: number;
+  readonly attribute: TaskAttribute;
+  /** Expected Data Transfer Length from the transport. */
+  readonly expectedDataLength: number;
+  readonly direction: 'none' | 'read' | 'write' | 'bidi';
+  /**
+   * Obtain `length` bytes of Data-Out from offset 0 (the transport solicits what
+   * it does not already hold, e.g. via R2T). Never asks for more than
+   * `expectedDataLength`. Rejects if the transport can no longer deliver.
+   */
+  receiveData(length: number, signal: AbortSignal): Promise<Buffer[]>;
+}
+
+export interface ScsiResult {
+  status: ScsiStatus;
+  /** Data-In produced by the command; the transport sends at most expectedDataLength of it. */
+  data?: Buffer;
+  /** Sense data (fixed or descriptor format) for CHECK CONDITION. */
+  sense?: Buffer;
+  /**
+   * Bytes the command itself called for (CDB transfer/allocation length
+   * clipped to what was produced for Data-In; the CDB's length for Data-Out).
+   * The transport derives residual underflow/overflow from this vs expectedDataLength.
+   * Defaults to data?.length ?? 0.
+   */
+  transferLength?: number;
+}
+
+/** Resolved instead of a result when the task was aborted (no status is sent, TAS=0). */
+export const ABORTED: unique symbol = Symbol('scsi-task-aborted');
+export type TaskOutcome = ScsiResult | typeof ABORTED;
+
+export interface ScsiTaskHandle {
+  readonly outcome: Promise<TaskOutcome>;
+}
+
+export type TaskManagementFunction =
+  | 'abort-task'
+  | 'abort-task-set'
+  | 'clear-aca'
+  | 'clear-task-set'
+  | 'logical-unit-reset'
+  | 'target-warm-reset'
+  | 'target-cold-reset';
+
+export type TaskManagementResult =
+  | 'function-complete'
+  | 'task-does-not-exist'
+  | 'lun-does-not-exist'
+  | 'function-not-supported'
+  | 'function-rejected';
+
+export interface TaskManagementRequest {
+  readonly function: TaskManagementFunction;
+  readonly lun: Buffer;
+  /** For abort-task. */
+  readonly referencedTag?: number;
+}
+
+/** Identity and presentation of a logical unit (from the storage object config). */
+export interface LogicalUnitOptions {
+  readonly device: BlockDevice;
+  /** Storage object name (shown nowhere on the wire, used in logs). */
+  readonly name: string;
+  /** rtslib `wwn`: a UUID-like string; the unit serial (VPD 0x80) and NAA derive from it. */
+  readonly wwn: string;
+  readonly vendor: string;
+  readonly product: string;
+  readonly revision: string;
+  /** Write-protected storage object (rtslib readonly). */
+  readonly readOnly?: boolean;
+}
+
+/** A LUN as one initiator sees it (ACL mapped_luns or the TPG's LUNs in demo mode). */
+export interface LunMapping {
+  readonly lun: number;
+  readonly unit: LogicalUnit;
+  readonly writeProtect: boolean;
+}
+
+/** The set of LUNs a nexus sees; may change while the nexus lives (REPORTED LUNS DATA HAS CHANGED). */
+export interface LunView {
+  list(): readonly LunMapping[];
+  get(lun: number): LunMapping | undefined;
+}
+
+/** Opaque handle of a logical unit; created by the SCSI core. */
+export interface LogicalUnit {
+  readonly name: string;
+  readonly device: BlockDevice;
+}
+
+export interface ScsiNexusHandle {
+  execute(request: ScsiCommandRequest): ScsiTaskHandle;
+  taskManagement(request: TaskManagementRequest): Promise<TaskManagementResult>;
+  /** I_T nexus loss: aborts this nexus' tasks and raises the UA for it where SAM says so. */
+  close(): void;
+}
