@@ -1,0 +1,366 @@
+// The composition root of a running target: config → storage objects →
+// logical units → TPGs → listening portals → connections. Nothing listens and
+// nothing stays open unless the whole config came up.
+
+import { createServer, type Server, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { SaveConfig, TpgConfig } from '../config/model.js';
+import { tsgtSettings } from '../config/model.js';
+import { validateConfig } from '../config/validate.js';
+import type { ConfigError } from '../config/check.js';
+import { openStorageObject } from '../backstore/open.js';
+import type { BlockDevice } from '../backstore/types.js';
+import { createLogicalUnit } from '../scsi/logical-unit.js';
+import { openNexus } from '../scsi/nexus.js';
+import type { LogicalUnit, Nexus } from '../scsi/api.js';
+import { IscsiConnection, type ConnectionHooks, type SessionBinding } from '../iscsi/connection.js';
+import type { ChapCredentials, LoginOutcome, LoginTarget } from '../iscsi/login/index.js';
+import type { SendTargetsEntry } from '../iscsi/text/index.js';
+import { TcpWire } from './tcp-wire.js';
+import { buildTpgRuntime, type TpgRuntime } from './tpg-runtime.js';
+import { formatTargetAddress, isWildcard, planListeners, portalMatches, unmapAddress, type ListenSpec } from './portals.js';
+import { SessionRegistry, sessionKey, type SessionRecord } from './session-registry.js';
+import { silentLogger, type Logger } from './logger.js';
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Directory that relative `dev` paths resolve against. */
+  baseDir?: string;
+}
+
+export interface SessionInfo {
+  tsih: number;
+  type: 'Normal' | 'Discovery';
+  initiatorName: string;
+  isid: string;
+  targetName: string | undefined;
+  tpgt: number;
+  peer: string;
+  started: Date;
+  stats: IscsiConnection['stats'];
+}
+
+export interface TargetServer {
+  /** Addresses actually listening (port 0 in a portal resolves to the bound port). */
+  readonly listening: readonly { host: string; port: number }[];
+  sessions(): SessionInfo[];
+  /** Stop listening, end every session, close every storage object. */
+  close(): Promise<void>;
+}
+
+/** Raised by startTarget for an invalid config or a resource that could not be opened; nothing is left running. */
+export class TargetStartError extends Error {
+  readonly code = 'TSGT_ERR_START';
+  constructor(
+    message: string,
+    readonly errors: readonly ConfigError[],
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'TargetStartError';
+  }
+}
+
+function describe(errors: readonly ConfigError[]): string {
+  return errors.map((e) => `${e.path || '(root)'}: ${e.message} [${e.rule}]`).join('\n');
+}
+
+export async function startTarget(input: SaveConfig | unknown, options: StartOptions = {}): Promise<TargetServer> {
+  const log = options.logger ?? silentLogger;
+  const checked = validateConfig(input);
+  if (!checked.ok) throw new TargetStartError(`invalid configuration:\n${describe(checked.errors)}`, checked.errors);
+  const config = checked.config;
+  const settings = tsgtSettings(config);
+
+  // Storage objects → logical units. Close what was opened if anything fails.
+  const devices: BlockDevice[] = [];
+  const units = new Map<string, LogicalUnit>();
+  const closeDevices = async () => {
+    await Promise.allSettled(devices.map((d) => d.close()));
+  };
+  for (const [i, so] of config.storage_objects.entries()) {
+    let device: BlockDevice;
+    try {
+      device = await openStorageObject(so, { baseDir: options.baseDir });
+    } catch (err) {
+      await closeDevices();
+      const path = `storage_objects[${i}]`;
+      const e = { path, rule: 'open-failed', message: `cannot open ${so.plugin} storage object '${so.name}': ${(err as Error).message}` };
+      throw new TargetStartError(describe([e]), [e], { cause: err });
+    }
+    devices.push(device);
+    units.set(
+      `/backstores/${so.plugin}/${so.name}`,
+      createLogicalUnit({
+        device,
+        name: so.name,
+        wwn: so.wwn ?? so.name,
+        vendor: settings.vendor,
+        product: settings.product,
+        revision: settings.revision,
+        readOnly: so.plugin === 'block' ? so.readonly === true : false,
+      }),
+    );
+  }
+  const unitFor = (path: string): LogicalUnit => {
+    const p = path.replace('/backstores/rd_mcp/', '/backstores/ramdisk/');
+    const u = units.get(p);
+    if (!u) throw new Error(`no storage object ${path}`);
+    return u;
+  };
+
+  // Enabled TPGs.
+  const tpgs: TpgRuntime[] = [];
+  const tpgConfigs = new Map<TpgRuntime, TpgConfig>();
+  for (const target of config.targets) {
+    for (const tpg of target.tpgs) {
+      if (!tpg.enable) continue;
+      const rt = buildTpgRuntime(target, tpg, unitFor);
+      tpgs.push(rt);
+      tpgConfigs.set(rt, tpg);
+    }
+  }
+  const targetUnits = new Map<string, LogicalUnit[]>();
+  for (const rt of tpgs) {
+    const list = targetUnits.get(rt.targetName) ?? [];
+    for (const u of rt.units) if (!list.includes(u)) list.push(u);
+    targetUnits.set(rt.targetName, list);
+  }
+
+  // Discovery authentication (fabric_modules: iscsi).
+  const fabric = config.fabric_modules.find((f) => f.name === 'iscsi');
+  let discoveryCredentials: ChapCredentials | undefined;
+  if (fabric?.discovery_userid && fabric.discovery_password) {
+    discoveryCredentials = { userid: fabric.discovery_userid, password: fabric.discovery_password };
+    if (fabric.discovery_mutual_userid && fabric.discovery_mutual_password) {
+      discoveryCredentials.mutualUserid = fabric.discovery_mutual_userid;
+      discoveryCredentials.mutualPassword = fabric.discovery_mutual_password;
+    }
+  }
+  const discoveryAuth = { required: fabric?.discovery_enable_auth === true, credentials: discoveryCredentials };
+
+  const registry = new SessionRegistry();
+  const connections = new Set<IscsiConnection>();
+  let connectionSeq = 0;
+
+  const tpgsOnPortal = (localAddress: string, localPort: number) =>
+    tpgs.filter((t) => t.portals.some((p) => portalMatches(p, localAddress, localPort)));
+
+  const sendTargetsFor = (
+    initiatorName: string,
+    localAddress: string,
+    query: string,
+    current: string | undefined,
+  ): SendTargetsEntry[] => {
+    const names: string[] = [];
+    for (const t of tpgs) if (!names.includes(t.targetName)) names.push(t.targetName);
+    const wanted = names.filter((n) => {
+      if (query === 'All') return current === undefined || n === current;
+      if (query === '') return n === current;
+      return n.toLowerCase() === query.toLowerCase();
+    });
+    const out: SendTargetsEntry[] = [];
+    for (const name of wanted) {
+      const own = tpgs.filter((t) => t.targetName === name);
+      if (!own.some((t) => t.allows(initiatorName))) continue;
+      const addresses: string[] = [];
+      for (const t of own) {
+        for (const p of t.portals) {
+          // A wildcard portal is reported with the address this initiator reached us on.
+          const ip = isWildcard(p.ip) ? unmapAddress(localAddress) : p.ip;
+          const a = formatTargetAddress(ip, p.port, t.tag);
+          if (!addresses.includes(a)) addresses.push(a);
+        }
+      }
+      out.push({ name, addresses });
+    }
+    return out;
+  };
+
+  const handleSocket = (socket: Socket) => {
+    const localAddress = socket.localAddress ?? '';
+    const localPort = socket.localPort ?? 0;
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    const here = tpgsOnPortal(localAddress, localPort);
+    if (here.length === 0) {
+      socket.destroy();
+      return;
+    }
+    const id = `c${++connectionSeq}`;
+    const records = new Map<IscsiConnection, SessionRecord>();
+    const hooks: ConnectionHooks = {
+      login: {
+        portalGroupTag: here[0].tag,
+        findTarget(name: string): LoginTarget | undefined {
+          const t = here.find((x) => x.targetName.toLowerCase() === name.toLowerCase());
+          return t?.loginTarget;
+        },
+        discoveryAuth,
+        discoveryParameters: {},
+        randomBytes: (n: number) => randomBytes(n),
+      },
+      admit(outcome: LoginOutcome, connection: IscsiConnection) {
+        const tpgt = outcome.target?.portalGroupTag ?? 0;
+        const key = sessionKey(outcome.initiatorName, outcome.isid, outcome.target?.name, tpgt);
+        if (outcome.tsih !== 0) {
+          // Adding a connection to a session (MaxConnections=1) or ERL 2 recovery: not supported.
+          // RFC 7143 §11.13.5: 02/0A session does not exist / 02/06 too many connections.
+          const existing = registry.find(key);
+          return existing && existing.tsih === outcome.tsih
+            ? { ok: false, statusClass: 2, statusDetail: 0x06 }
+            : { ok: false, statusClass: 2, statusDetail: 0x0a };
+        }
+        const old = registry.find(key);
+        if (old) {
+          log.info({ conn: connection.id, tsih: old.tsih, initiator: outcome.initiatorName }, 'reinstating session');
+          old.connection.close();
+          registry.remove(old);
+        }
+        const tsih = registry.allocateTsih();
+        if (tsih === undefined) return { ok: false, statusClass: 3, statusDetail: 0x02 };
+        const record: SessionRecord = {
+          tsih,
+          key,
+          initiatorName: outcome.initiatorName,
+          isid: outcome.isid.toString('hex'),
+          targetName: outcome.target?.name,
+          tpgt,
+          type: outcome.sessionType,
+          connection,
+          started: new Date(),
+        };
+        registry.add(record);
+        records.set(connection, record);
+        return { ok: true, tsih };
+      },
+      bind(outcome: LoginOutcome, tsih: number, connection: IscsiConnection): SessionBinding {
+        const record = records.get(connection);
+        let nexus: SessionBinding['nexus'];
+        if (outcome.sessionType === 'Normal' && outcome.target) {
+          const target = outcome.target;
+          const rt = here.find((t) => t.loginTarget === target)!;
+          const isid = outcome.isid.toString('hex');
+          const n: Nexus = {
+            id: `${id}:${tsih}`,
+            initiatorName: outcome.initiatorName,
+            initiatorPortName: `${outcome.initiatorName},i,0x${isid}`,
+            targetName: target.name,
+            targetPortName: `${target.name},t,0x${target.portalGroupTag.toString(16).padStart(4, '0')}`,
+            relativeTargetPortId: target.portalGroupTag,
+            targetPortGroupId: target.portalGroupTag,
+          };
+          nexus = openNexus(n, rt.lunView(outcome.initiatorName), { units: () => targetUnits.get(target.name) ?? [] });
+        }
+        const current = outcome.target?.name;
+        return {
+          tsih,
+          nexus,
+          sendTargets: (query: string) => sendTargetsFor(outcome.initiatorName, localAddress, query, current),
+          release() {
+            nexus?.close();
+            if (record) registry.remove(record);
+          },
+        };
+      },
+      coldReset() {
+        // RFC 7143 §11.5.1: TARGET COLD RESET ends every session of the target.
+        for (const c of [...connections]) c.close();
+      },
+    };
+    let conn: IscsiConnection | undefined;
+    const wire = new TcpWire(
+      socket,
+      (frame) => conn?.receive(frame),
+      (reason) => conn?.fail(reason),
+    );
+    conn = new IscsiConnection(
+      id,
+      wire,
+      hooks,
+      {
+        queueDepth: settings.queue_depth,
+        nopInInterval: settings.nop_in_interval,
+        nopInTimeout: settings.nop_in_timeout,
+        loginTimeout: 15,
+      },
+      log,
+    );
+    connections.add(conn);
+    log.debug({ conn: id, peer, local: `${localAddress}:${localPort}` }, 'connection accepted');
+    const c = conn;
+    socket.on('error', (err) => log.debug({ conn: id, err: err.message }, 'socket error'));
+    socket.on('close', () => {
+      c.close();
+      connections.delete(c);
+      log.debug({ conn: id, reason: c.closeReason || 'peer closed' }, 'connection closed');
+    });
+  };
+
+  // Listen on every planned address; undo everything if one fails.
+  const allPortals: { ip: string; port: number; path: string }[] = [];
+  config.targets.forEach((t, ti) =>
+    t.tpgs.forEach((g, gi) => {
+      if (!g.enable) return;
+      g.portals.forEach((p, pi) => allPortals.push({ ip: p.ip_address, port: p.port, path: `targets[${ti}].tpgs[${gi}].portals[${pi}]` }));
+    }),
+  );
+  const servers: Server[] = [];
+  const listening: { host: string; port: number }[] = [];
+  for (const spec of planListeners(allPortals)) {
+    const server = createServer({ noDelay: true }, handleSocket);
+    try {
+      await listen(server, spec);
+    } catch (err) {
+      await Promise.allSettled(servers.map((s) => new Promise((r) => s.close(r))));
+      await closeDevices();
+      const where = allPortals.find((p) => p.port === spec.port)?.path ?? 'portals';
+      const e = {
+        path: where,
+        rule: 'listen-failed',
+        message: `cannot listen on ${spec.host}:${spec.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      };
+      throw new TargetStartError(describe([e]), [e], { cause: err });
+    }
+    servers.push(server);
+    const addr = server.address();
+    if (addr && typeof addr === 'object') listening.push({ host: addr.address, port: addr.port });
+  }
+  log.info({ portals: listening.map((l) => `${l.host}:${l.port}`), targets: config.targets.length }, 'target ready');
+
+  let closed = false;
+  return {
+    listening,
+    sessions: () =>
+      registry.list().map((r) => ({
+        tsih: r.tsih,
+        type: r.type,
+        initiatorName: r.initiatorName,
+        isid: r.isid,
+        targetName: r.targetName,
+        tpgt: r.tpgt,
+        peer: r.connection.id,
+        started: r.started,
+        stats: { ...r.connection.stats },
+      })),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      for (const c of [...connections]) c.close();
+      connections.clear();
+      await closeDevices();
+      log.info({}, 'target stopped');
+    },
+  };
+}
+
+function listen(server: Server, spec: ListenSpec): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen({ host: spec.host, port: spec.port, ipv6Only: spec.ipv6Only, exclusive: true }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}

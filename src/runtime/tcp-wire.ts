@@ -1,0 +1,77 @@
+// The socket side of a connection: PDU framing in, corked iovec writes out.
+// Everything protocol-related lives in src/iscsi (sans-IO).
+
+import type { Socket } from 'node:net';
+import { PduFramer, type ReceivedFrame } from '../pdu/framer.js';
+import { serializeFrame } from '../pdu/wire.js';
+import type { Frame } from '../pdu/types.js';
+import type { Wire } from '../iscsi/connection.js';
+
+/** Stop reading from a peer whose responses pile up unread (bounded memory). */
+const HIGH_WATER = 32 * 1024 * 1024;
+
+export class TcpWire implements Wire {
+  readonly framer: PduFramer;
+  #digests = { header: false, data: false };
+  #corked = false;
+  #closing = false;
+  #paused = false;
+
+  constructor(
+    readonly socket: Socket,
+    onFrame: (f: ReceivedFrame) => void,
+    onFatal: (reason: string) => void,
+  ) {
+    this.framer = new PduFramer({ maxDataSegmentLength: 8192, headerDigest: false, dataDigest: false }, onFrame, (e) =>
+      onFatal(e.reason),
+    );
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.framer.push(chunk));
+    socket.on('drain', () => {
+      if (this.#paused) {
+        this.#paused = false;
+        socket.resume();
+      }
+    });
+  }
+
+  configure(settings: { maxRecvDataSegmentLength: number; headerDigest: boolean; dataDigest: boolean }): void {
+    this.framer.limits = {
+      ...this.framer.limits,
+      maxDataSegmentLength: settings.maxRecvDataSegmentLength,
+      headerDigest: settings.headerDigest,
+      dataDigest: settings.dataDigest,
+    };
+    this.#digests = { header: settings.headerDigest, data: settings.dataDigest };
+  }
+
+  send(frame: Frame): void {
+    const socket = this.socket;
+    if (this.#closing || socket.destroyed) return;
+    // Batch every PDU produced in this event-loop turn into one writev.
+    if (!this.#corked) {
+      this.#corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        socket.uncork();
+      });
+    }
+    for (const b of serializeFrame(frame, this.#digests)) socket.write(b);
+    if (!this.#paused && socket.writableLength > HIGH_WATER) {
+      this.#paused = true;
+      socket.pause();
+    }
+  }
+
+  close(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    const socket = this.socket;
+    // Let the corked batch (e.g. a final Logout or Login Response) go out first.
+    process.nextTick(() => {
+      socket.end();
+      setTimeout(() => socket.destroy(), 2000).unref();
+    });
+  }
+}
