@@ -6,7 +6,7 @@ import { homedir, hostname } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { existsSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
+import { pino, destination, stdTimeFunctions } from 'pino';
 import { loadConfigFile, saveConfigFile } from '../config/store.js';
 import { defaultConfig } from '../config/defaults.js';
 import { tsgtSettings, type SaveConfig } from '../config/model.js';
@@ -78,7 +78,7 @@ async function serve(configPath: string | undefined, logLevel: string | undefine
   }
   const config = loaded.config;
   const level = logLevel ?? tsgtSettings(config).log_level;
-  const logger = pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2)) as unknown as Logger;
+  const logger = pino({ level, base: undefined, timestamp: stdTimeFunctions.isoTime }, destination(2)) as unknown as Logger;
   let server;
   try {
     server = await startTarget(config, { logger, baseDir: dirname(path) });

@@ -1,0 +1,99 @@
+// fileio backstore (LIO target_core_file): a regular file as a disk.
+//
+// A missing file is created sparse at the configured size (as rtslib's
+// FileIOStorageObject does), a shorter one is extended sparse, and with no
+// size the file's own size is used. The device is `size` bytes even when the
+// file is longer; reads beyond the file's end return zeros.
+
+import * as fs from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { dirname } from 'node:path';
+import type { BlockDevice } from './types.js';
+import { BackstoreOpenError, errnoCode } from './errors.js';
+import { type FdOps, closeFd, fdBlockDevice, openFd } from './fdio.js';
+
+const fstat = promisify(fs.fstat);
+const ftruncate = promisify(fs.ftruncate);
+
+export interface FileioOptions {
+  /** Path of the backing file. */
+  dev: string;
+  /** Device size in bytes; required when the file does not exist. Rounded down to whole blocks. */
+  size?: number;
+  /** rtslib write_back: volatile write cache. When false, every write is durable on completion. */
+  write_back: boolean;
+  blockSize: number;
+  readOnly?: boolean;
+  /** Storage object name, for messages. */
+  name?: string;
+  /** Test hook: the fs calls the device makes after open. */
+  ops?: FdOps;
+}
+
+/** Rejects with BackstoreOpenError when the file cannot be used. */
+export async function openFileio(cfg: FileioOptions): Promise<BlockDevice> {
+  const what = cfg.name ? `fileio ${cfg.name} (${cfg.dev})` : `fileio ${cfg.dev}`;
+  const fail = (message: string, cause?: unknown): never => {
+    throw new BackstoreOpenError(`${what}: ${message}`, { storageObject: cfg.name, cause });
+  };
+  if (cfg.size !== undefined && (!Number.isSafeInteger(cfg.size) || cfg.size <= 0)) fail(`invalid size ${cfg.size}`);
+  if (cfg.blockSize <= 0 || !Number.isSafeInteger(cfg.blockSize)) fail(`invalid block size ${cfg.blockSize}`);
+  const readOnly = cfg.readOnly === true;
+
+  let existing: fs.Stats | undefined;
+  try {
+    existing = await stat(cfg.dev);
+  } catch (e) {
+    if (errnoCode(e) !== 'ENOENT') fail(`cannot stat: ${errnoCode(e) ?? String(e)}`, e);
+  }
+  if (existing?.isDirectory()) fail('is a directory; fileio needs a regular file');
+  if (existing && !existing.isFile()) {
+    fail(existing.isBlockDevice() ? 'is a block device; use the block backstore' : 'is not a regular file');
+  }
+  if (!existing) {
+    if (cfg.size === undefined) fail('does not exist and no size was given to create it');
+    if (readOnly) fail('does not exist and the storage object is read-only');
+  }
+
+  const C = fs.constants;
+  const fds: number[] = [];
+  try {
+    let fd: number;
+    if (!existing) {
+      await mkdir(dirname(cfg.dev), { recursive: true, mode: 0o700 });
+      // Exclusive create: if another process created it meanwhile, open that file instead.
+      fd = await openFd(cfg.dev, C.O_RDWR | C.O_CREAT | C.O_EXCL, 0o600).catch((e: unknown) =>
+        errnoCode(e) === 'EEXIST' ? openFd(cfg.dev, C.O_RDWR) : Promise.reject(e),
+      );
+    } else {
+      fd = await openFd(cfg.dev, readOnly ? C.O_RDONLY : C.O_RDWR);
+    }
+    fds.push(fd);
+    const fileSize = (await fstat(fd)).size;
+    const size = cfg.size ?? fileSize;
+    const blockCount = Math.floor(size / cfg.blockSize);
+    if (blockCount === 0) fail(`is ${size} bytes, smaller than one ${cfg.blockSize}-byte block`);
+    // Extending with ftruncate leaves a hole: no blocks are allocated until written.
+    if (!readOnly && fileSize < blockCount * cfg.blockSize) await ftruncate(fd, blockCount * cfg.blockSize);
+    let syncFd: number | undefined;
+    if (!readOnly) {
+      syncFd = await openFd(cfg.dev, C.O_RDWR | C.O_DSYNC);
+      fds.push(syncFd);
+    }
+    return fdBlockDevice({
+      fd,
+      syncFd,
+      blockSize: cfg.blockSize,
+      blockCount,
+      readOnly,
+      writeCache: !readOnly && cfg.write_back,
+      label: what,
+      ops: cfg.ops,
+    });
+  } catch (e) {
+    await Promise.all(fds.map((fd) => closeFd(fd).catch(() => undefined)));
+    if (e instanceof BackstoreOpenError) throw e;
+    return fail(`cannot open: ${errnoCode(e) ?? String(e)}`, e);
+  }
+}

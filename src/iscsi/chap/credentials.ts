@@ -1,0 +1,6 @@
+export interface ChapCredentials {
+  userid: string;
+  password: string;
+  mutualUserid?: string;
+  mutualPassword?: string;
+}

@@ -1,0 +1,219 @@
+// Incremental PDU framer for a received byte stream (RFC 7143 §11.1):
+//   BHS(48) | AHS(TotalAHSLength*4) | HeaderDigest? | Data | pad | DataDigest?
+//
+// Zero copy when a segment lies inside one chunk (subarray views); a segment
+// spanning chunks is allocated once at its exact size and filled. Digests are
+// only checked, never stored, so their bytes go through a per-framer scratch.
+
+import { readDataSegmentLength, readTotalAhsLength, MAX_AHS_LENGTH } from './bhs.js';
+import { crc32cUpdate, headerDigest, padLength, readDigest } from './digest.js';
+import { crc32c } from '@node-rs/crc32';
+import { BHS_LENGTH } from './types.js';
+import type { Frame } from './types.js';
+
+export interface FramerLimits {
+  maxDataSegmentLength: number;
+  headerDigest: boolean;
+  dataDigest: boolean;
+  maxAhsLength?: number;
+}
+
+export type FramerError = { kind: 'fatal'; reason: string };
+
+export interface ReceivedFrame extends Frame {
+  dataDigestError: boolean;
+}
+
+const enum Step {
+  Bhs,
+  Ahs,
+  HeaderDigest,
+  Data,
+  Pad,
+  DataDigest,
+  Dead,
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class PduFramer {
+  limits: FramerLimits;
+  private readonly onFrame: (f: ReceivedFrame) => void;
+  private readonly onError: (e: FramerError) => void;
+
+  private step: Step = Step.Bhs;
+  /** Bytes the current step needs. */
+  private need = BHS_LENGTH;
+  /** Buffer a spanning segment is being assembled into (undefined when none). */
+  private partial: Buffer | undefined;
+  private filled = 0;
+  private readonly scratch = Buffer.alloc(4);
+
+  // Per-frame state, fixed when the BHS completes.
+  private bhs: Buffer = EMPTY;
+  private ahs: Buffer = EMPTY;
+  private data: Buffer = EMPTY;
+  private dataLength = 0;
+  private useHeaderDigest = false;
+  private useDataDigest = false;
+  private dataCrc = 0;
+
+  constructor(limits: FramerLimits, onFrame: (f: ReceivedFrame) => void, onError: (e: FramerError) => void) {
+    this.limits = limits;
+    this.onFrame = onFrame;
+    this.onError = onError;
+  }
+
+  /** True once a fatal error was reported; all further input is ignored. */
+  get failed(): boolean {
+    return this.step === Step.Dead;
+  }
+
+  /** True when no partial PDU is buffered (a clean place to close the stream). */
+  get atBoundary(): boolean {
+    return this.step === Step.Bhs && this.filled === 0;
+  }
+
+  push(chunk: Buffer): void {
+    let pos = 0;
+    const end = chunk.length;
+    while (pos < end && this.step !== Step.Dead) {
+      const need = this.need;
+      let seg: Buffer;
+      if (this.filled === 0 && end - pos >= need) {
+        seg = chunk.subarray(pos, pos + need);
+        pos += need;
+      } else {
+        if (this.filled === 0) {
+          // Digest and pad bytes are consumed at once, so they may share the scratch;
+          // BHS, AHS and data end up in the frame and need their own buffer.
+          const transient = this.step === Step.HeaderDigest || this.step === Step.Pad || this.step === Step.DataDigest;
+          this.partial = transient ? this.scratch.subarray(0, need) : Buffer.allocUnsafe(need);
+        }
+        const target = this.partial as Buffer;
+        const n = Math.min(need - this.filled, end - pos);
+        chunk.copy(target, this.filled, pos, pos + n);
+        this.filled += n;
+        pos += n;
+        if (this.filled < need) return;
+        seg = target;
+        this.partial = undefined;
+        this.filled = 0;
+      }
+      this.complete(seg);
+    }
+  }
+
+  /** Consume one finished segment, then move to the next step that needs bytes. */
+  private complete(seg: Buffer): void {
+    switch (this.step) {
+      case Step.Bhs: {
+        this.bhs = seg;
+        this.ahs = EMPTY;
+        this.data = EMPTY;
+        const ahsLength = readTotalAhsLength(seg);
+        const dsl = readDataSegmentLength(seg);
+        const limits = this.limits;
+        // RFC 7143 §13.12: a PDU larger than MaxRecvDataSegmentLength is a
+        // protocol error; refuse before buffering any of it.
+        if (dsl > limits.maxDataSegmentLength) {
+          return this.fail(`DataSegmentLength ${dsl} exceeds MaxRecvDataSegmentLength ${limits.maxDataSegmentLength}`);
+        }
+        const maxAhs = limits.maxAhsLength ?? MAX_AHS_LENGTH;
+        if (ahsLength > maxAhs) {
+          return this.fail(`TotalAHSLength ${ahsLength} bytes exceeds limit ${maxAhs}`);
+        }
+        this.dataLength = dsl;
+        this.useHeaderDigest = limits.headerDigest;
+        this.useDataDigest = limits.dataDigest;
+        return this.enter(Step.Ahs);
+      }
+      case Step.Ahs:
+        this.ahs = seg;
+        return this.enter(Step.HeaderDigest);
+      case Step.HeaderDigest: {
+        const expected = headerDigest(this.bhs, this.ahs) >>> 0;
+        const got = readDigest(seg);
+        if (expected !== got) {
+          return this.fail(
+            `header digest mismatch: expected 0x${expected.toString(16).padStart(8, '0')}, got 0x${got.toString(16).padStart(8, '0')}`,
+          );
+        }
+        return this.enter(Step.Data);
+      }
+      case Step.Data:
+        this.data = seg;
+        if (this.useDataDigest) this.dataCrc = crc32c(seg);
+        return this.enter(Step.Pad);
+      case Step.Pad:
+        // The digest covers the pad bytes as received (RFC 7143 §11.1).
+        if (this.useDataDigest) this.dataCrc = crc32cUpdate(seg, this.dataCrc);
+        return this.enter(Step.DataDigest);
+      case Step.DataDigest:
+        return this.deliver((this.dataCrc >>> 0) !== readDigest(seg));
+      default:
+        return;
+    }
+  }
+
+  /** Enter `step`, skipping steps that need no bytes; delivers when the frame is complete. */
+  private enter(step: Step): void {
+    for (;;) {
+      let need: number;
+      switch (step) {
+        case Step.Ahs:
+          need = readTotalAhsLength(this.bhs);
+          break;
+        case Step.HeaderDigest:
+          need = this.useHeaderDigest ? 4 : 0;
+          break;
+        case Step.Data:
+          need = this.dataLength;
+          break;
+        case Step.Pad:
+          need = padLength(this.dataLength);
+          break;
+        case Step.DataDigest:
+          // No data segment, no data digest.
+          need = this.useDataDigest && this.dataLength > 0 ? 4 : 0;
+          break;
+        default:
+          return this.deliver(false);
+      }
+      if (need > 0) {
+        this.step = step;
+        this.need = need;
+        return;
+      }
+      if (step === Step.DataDigest) return this.deliver(false);
+      step = step + 1;
+    }
+  }
+
+  private deliver(dataDigestError: boolean): void {
+    const frame: ReceivedFrame = { bhs: this.bhs, ahs: this.ahs, data: this.data, dataDigestError };
+    this.bhs = EMPTY;
+    this.ahs = EMPTY;
+    this.data = EMPTY;
+    this.step = Step.Bhs;
+    this.need = BHS_LENGTH;
+    // A throwing callback is an owner bug: let it propagate, but stop framing
+    // since the rest of the chunk is lost and the stream is out of sync.
+    let returned = false;
+    try {
+      this.onFrame(frame);
+      returned = true;
+    } finally {
+      if (!returned) this.step = Step.Dead;
+    }
+  }
+
+  private fail(reason: string): void {
+    this.step = Step.Dead;
+    this.partial = undefined;
+    this.bhs = EMPTY;
+    this.ahs = EMPTY;
+    this.data = EMPTY;
+    this.onError({ kind: 'fatal', reason });
+  }
+}

@@ -1,0 +1,230 @@
+// The command pipeline (SAM-5 §5, SPC-4 §5.14): LUN lookup, opcode lookup,
+// unit attention, reservation, CDB parse, write protection, Data-Out sizing,
+// task-set ordering, Data-Out transfer, execution.
+//
+// Transfer sizes (EDTL = iSCSI Expected Data Transfer Length, SPDTL = what the
+// CDB calls for). Data-In: the command produces up to SPDTL bytes, reports
+// transferLength = SPDTL and the transport sends min(EDTL, SPDTL), signalling
+// the residual (libiscsi test_read10_residuals / LIO target_cmd_size_check).
+// Data-Out: we transfer min(EDTL, SPDTL). For block writes with EDTL < SPDTL
+// the command is carried out on the whole blocks EDTL covers and completes with
+// GOOD and an overflow residual (FCP-4 option a, accepted by libiscsi
+// test_write10_residuals/test_write_residuals); when EDTL is not a multiple of
+// the block size nothing is written and the command fails with ILLEGAL REQUEST,
+// INVALID FIELD IN COMMAND INFORMATION UNIT (FCP-4 option b, also accepted).
+// Other Data-Out commands (parameter lists) take option b whenever EDTL < SPDTL.
+
+import { ABORTED, ScsiStatus, type LunMapping, type LunView, type Nexus, type ScsiCommandRequest, type ScsiResult, type TaskOutcome } from './api.js';
+import { BackstoreIoError } from '../backstore/types.js';
+import type { AnyCommandSpec, CommandContext, CommandTable, UnitGeometry } from './command.js';
+import { lookupCommand } from './command-table.js';
+import { isWriteProtected, unitState, type LogicalUnitState } from './logical-unit.js';
+import { decodeLun } from './lun-address.js';
+import type { TargetScope } from './nexus.js';
+import { buildSense, failure, invalidCdbField, isSenseFailure, renderFailure, SenseReason, type SenseFailure } from './sense.js';
+import { inquiryUnmapped, parseInquiry, INQUIRY, type Identity } from './spc/inquiry.js';
+import { parseReportLuns, reportLuns, REPORT_LUNS } from './spc/report-luns.js';
+import { parseRequestSense, REQUEST_SENSE, senseParameterData } from './spc/request-sense.js';
+import type { BlockExtent } from './task-set.js';
+import { registerNexus, take } from './unit-attention.js';
+
+export interface DispatchEnv {
+  readonly nexus: Nexus;
+  readonly view: LunView;
+  readonly scope: TargetScope;
+  readonly table: CommandTable;
+}
+
+const DEFAULT_IDENTITY: Identity = { vendor: 'TSGT', product: 'tsgt', revision: '0001' };
+
+function checkCondition(sense: Buffer, transferLength: number): ScsiResult {
+  return { status: ScsiStatus.CheckCondition, sense, transferLength };
+}
+
+function failed(f: SenseFailure, descriptor: boolean, transferLength: number): ScsiResult {
+  return checkCondition(renderFailure(f, descriptor), transferLength);
+}
+
+/** Map an exception from execution to sense: backstore I/O → MEDIUM ERROR, anything else → HARDWARE ERROR. */
+export function senseForError(error: unknown): SenseFailure {
+  const io =
+    error instanceof BackstoreIoError ||
+    (typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'TSGT_ERR_BACKSTORE_IO');
+  if (io) {
+    const e = error as BackstoreIoError;
+    const reason = e.direction === 'read' ? SenseReason.MediumReadError : SenseReason.MediumWriteError;
+    return failure(reason, { information: Number.isSafeInteger(e.lba) && e.lba >= 0 ? e.lba : undefined });
+  }
+  return failure(SenseReason.HardwareError);
+}
+
+/** Resolve to the value, or to ABORTED as soon as the signal fires. */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T | typeof ABORTED> {
+  if (signal.aborted) {
+    p.catch(() => undefined);
+    return Promise.resolve(ABORTED);
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve(ABORTED);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function identityFor(view: LunView): Identity {
+  const first = view.list()[0];
+  return first !== undefined ? unitState(first.unit).options : DEFAULT_IDENTITY;
+}
+
+/** LUN with no logical unit (SAM-5 "incorrect logical unit selection"; SPC-4 §6.6.2, §6.33, §6.39). */
+function unmappedLun(env: DispatchEnv, cdb: Buffer): ScsiResult {
+  const opcode = cdb.length > 0 ? cdb[0] : -1;
+  let outcome: ScsiResult | SenseFailure;
+  if (opcode === INQUIRY && cdb.length >= 6) {
+    const p = parseInquiry(cdb);
+    outcome = isSenseFailure(p) ? p : inquiryUnmapped(p, identityFor(env.view));
+  } else if (opcode === REPORT_LUNS && cdb.length >= 12) {
+    const p = parseReportLuns(cdb);
+    outcome = isSenseFailure(p) ? p : reportLuns(p, env.view);
+  } else if (opcode === REQUEST_SENSE && cdb.length >= 6) {
+    const p = parseRequestSense(cdb);
+    outcome = isSenseFailure(p) ? p : senseParameterData(SenseReason.LogicalUnitNotSupported, p);
+  } else {
+    outcome = failure(SenseReason.LogicalUnitNotSupported);
+  }
+  return isSenseFailure(outcome) ? failed(outcome, false, 0) : outcome;
+}
+
+interface Prepared {
+  readonly unit: LogicalUnitState;
+  readonly mapping: LunMapping;
+  readonly spec: AnyCommandSpec;
+  readonly params: unknown;
+  readonly writeProtected: boolean;
+  /** Bytes of Data-Out to obtain. */
+  readonly receive: number;
+  /** transferLength to report (SPDTL for Data-Out commands; undefined: the command decides). */
+  readonly spdtl: number | undefined;
+  readonly extent: BlockExtent | undefined;
+}
+
+/** The synchronous checks, in SAM-5/SPC-4 order. Returns a final result or what to run. */
+function prepare(env: DispatchEnv, req: ScsiCommandRequest): Prepared | ScsiResult {
+  const edtl = req.expectedDataLength;
+  const lun = decodeLun(req.lun);
+  const mapping = lun === undefined ? undefined : env.view.get(lun);
+  if (mapping === undefined) return unmappedLun(env, req.cdb);
+  const unit = unitState(mapping.unit);
+  registerNexus(unit.ua, env.nexus.id, env.nexus.initiatorPortName);
+  const descriptor = unit.mode.dSense;
+  const cdb = req.cdb;
+
+  const found = lookupCommand(env.table, cdb);
+  if (found.kind !== 'found' || found.spec.bypassesUnitAttention !== true) {
+    const ua = take(unit.ua, env.nexus.id);
+    if (ua !== undefined) return checkCondition(buildSense(ua, { descriptor }), edtl);
+  }
+  if (found.kind === 'unknown-opcode') return failed(failure(SenseReason.InvalidOpcode), descriptor, edtl);
+  if (found.kind === 'unknown-service-action') return failed(invalidCdbField(1, 4), descriptor, edtl);
+  const spec = found.spec;
+  if (cdb.length < spec.cdbLength) return failed(invalidCdbField(0, 7), descriptor, edtl);
+
+  // SPC-2 §5.5.1 reservations.
+  if (unit.reservation !== undefined && unit.reservation !== env.nexus.id && !spec.allowedUnderReservation) {
+    return { status: ScsiStatus.ReservationConflict, transferLength: edtl };
+  }
+
+  const device = unit.device;
+  const geometry: UnitGeometry = { blockSize: device.blockSize, blockCount: device.blockCount, maxTransferBlocks: unit.maxTransferBlocks };
+  const params = spec.parse(cdb.length === spec.cdbLength ? cdb : cdb.subarray(0, spec.cdbLength), geometry);
+  if (isSenseFailure(params)) return failed(params, descriptor, edtl);
+
+  const writeProtected = isWriteProtected(unit, mapping.writeProtect);
+  if (spec.modifiesMedium && writeProtected) return failed(failure(SenseReason.WriteProtected), descriptor, edtl);
+
+  const spdtl = spec.dataOutLength?.(params, geometry) ?? 0;
+  let receive = 0;
+  if (spdtl > 0) {
+    // A command sent without the W bit carries no Data-Out at all.
+    const available = req.direction === 'write' || req.direction === 'bidi' ? edtl : 0;
+    if (available >= spdtl) receive = spdtl;
+    else if (spec.truncatableDataOut === true && available % geometry.blockSize === 0) receive = available;
+    else return failed(failure(SenseReason.InvalidFieldInCommandIu), descriptor, spdtl);
+  }
+  const extent = spec.extent?.(params);
+  return { unit, mapping, spec, params, writeProtected, receive, spdtl: spdtl > 0 ? spdtl : undefined, extent };
+}
+
+function sumLength(buffers: readonly Buffer[]): number {
+  let n = 0;
+  for (const b of buffers) n += b.length;
+  return n;
+}
+
+async function runPrepared(env: DispatchEnv, req: ScsiCommandRequest, p: Prepared): Promise<TaskOutcome> {
+  const { entry, waitFor } = p.unit.tasks.enter(env.nexus.id, req.tag, req.attribute, p.extent);
+  const signal = entry.controller.signal;
+  const edtl = req.expectedDataLength;
+  try {
+    let dataOut: Buffer[] = [];
+    if (p.receive > 0) {
+      const got = await raceAbort(req.receiveData(p.receive, signal), signal);
+      if (got === ABORTED) return ABORTED;
+      dataOut = got;
+    }
+    if (waitFor.length > 0) {
+      const done = await raceAbort(Promise.all(waitFor), signal);
+      if (done === ABORTED) return ABORTED;
+    }
+    if (signal.aborted) return ABORTED;
+    const ctx: CommandContext = {
+      unit: p.unit,
+      mapping: p.mapping,
+      nexus: env.nexus,
+      view: env.view,
+      scope: env.scope,
+      table: env.table,
+      signal,
+      dataOut,
+      dataOutLength: Math.min(sumLength(dataOut), p.receive),
+      expectedDataLength: edtl,
+      writeProtected: p.writeProtected,
+    };
+    let outcome: ScsiResult | SenseFailure;
+    try {
+      outcome = await p.spec.execute(p.params, ctx);
+    } catch (error) {
+      outcome = senseForError(error);
+    }
+    if (signal.aborted) return ABORTED;
+    if (isSenseFailure(outcome)) return failed(outcome, p.unit.mode.dSense, p.spdtl ?? edtl);
+    if (outcome.transferLength === undefined) outcome.transferLength = p.spdtl ?? outcome.data?.length ?? 0;
+    return outcome;
+  } catch {
+    // receiveData rejected: the transport can no longer complete this task.
+    return ABORTED;
+  } finally {
+    p.unit.tasks.leave(entry);
+  }
+}
+
+/** Run one command through the pipeline. Never rejects. */
+export function dispatchCommand(env: DispatchEnv, req: ScsiCommandRequest): Promise<TaskOutcome> {
+  let prepared: Prepared | ScsiResult;
+  try {
+    prepared = prepare(env, req);
+  } catch {
+    return Promise.resolve(checkCondition(buildSense(SenseReason.HardwareError, { descriptor: false }), req.expectedDataLength));
+  }
+  if (!('spec' in prepared)) return Promise.resolve(prepared);
+  return runPrepared(env, req, prepared);
+}

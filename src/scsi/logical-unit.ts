@@ -1,0 +1,87 @@
+// A logical unit of the SCSI target device: identity derived from the storage
+// object, plus the per-LU state SAM-5 keeps (task set, unit attentions, mode
+// parameters, SPC-2 reservation, PREVENT state).
+
+import type { LogicalUnit, LogicalUnitOptions } from './api.js';
+import { TaskSet } from './task-set.js';
+import { createUnitAttentionState, type UnitAttentionState } from './unit-attention.js';
+import { defaultModeState, type ModeState } from './spc/mode-pages.js';
+
+/** Bytes per command we accept and advertise (VPD B0h MAXIMUM TRANSFER LENGTH). */
+export const MAX_TRANSFER_BYTES = 8 * 1024 * 1024;
+
+/** IEEE OUI used in the NAA IEEE Registered Extended designator (the one LIO uses). */
+export const NAA_OUI = 0x001405;
+
+const LU_BRAND: unique symbol = Symbol('tsgt.scsi.logical-unit');
+
+export interface LogicalUnitState extends LogicalUnit {
+  readonly [LU_BRAND]: true;
+  readonly options: LogicalUnitOptions;
+  /** VPD 80h PRODUCT SERIAL NUMBER. */
+  readonly serial: string;
+  /** 16-byte NAA IEEE Registered Extended designator (VPD 83h). */
+  readonly naa: Buffer;
+  readonly maxTransferBlocks: number;
+  readonly ua: UnitAttentionState;
+  readonly tasks: TaskSet;
+  mode: ModeState;
+  /** Nexus id holding the SPC-2 RESERVE(6)/(10) reservation. */
+  reservation: string | undefined;
+  /** Nexus ids that sent PREVENT ALLOW MEDIUM REMOVAL with PREVENT=1. */
+  readonly preventers: Set<string>;
+}
+
+export function isLogicalUnitState(unit: LogicalUnit): unit is LogicalUnitState {
+  return (unit as Partial<LogicalUnitState>)[LU_BRAND] === true;
+}
+
+export function unitState(unit: LogicalUnit): LogicalUnitState {
+  if (!isLogicalUnitState(unit)) throw new TypeError(`logical unit ${unit.name} was not created by createLogicalUnit`);
+  return unit;
+}
+
+export function serialFromWwn(wwn: string): string {
+  return wwn.replace(/-/g, '');
+}
+
+/**
+ * NAA 6h IEEE Registered Extended (SPC-4 §7.8.6.6.5): 4-bit NAA, 24-bit OUI,
+ * then 100 bits of vendor specific identifier taken from the wwn's hex digits.
+ */
+export function naaFromWwn(wwn: string): Buffer {
+  const digits = (wwn.toLowerCase().match(/[0-9a-f]/g) ?? []).join('');
+  const oui = NAA_OUI.toString(16).padStart(6, '0');
+  const hex = ('6' + oui + digits).padEnd(32, '0').slice(0, 32);
+  return Buffer.from(hex, 'hex');
+}
+
+export function createLogicalUnit(options: LogicalUnitOptions): LogicalUnitState {
+  const blockSize = options.device.blockSize;
+  return {
+    [LU_BRAND]: true,
+    name: options.name,
+    device: options.device,
+    options,
+    serial: serialFromWwn(options.wwn),
+    naa: naaFromWwn(options.wwn),
+    maxTransferBlocks: Math.max(1, Math.floor(MAX_TRANSFER_BYTES / blockSize)),
+    ua: createUnitAttentionState(),
+    tasks: new TaskSet(),
+    mode: defaultModeState(),
+    reservation: undefined,
+    preventers: new Set(),
+  };
+}
+
+/** The LU is read-only for this mapping (SBC-3 §4.11: WP, SWP, storage object readonly). */
+export function isWriteProtected(unit: LogicalUnitState, mappingWriteProtect: boolean): boolean {
+  return mappingWriteProtect || unit.options.readOnly === true || unit.device.readOnly || unit.mode.swp;
+}
+
+/** Hard reset of LU state (SAM-5 §6.3.3 LOGICAL UNIT RESET / target reset). */
+export function resetUnitState(unit: LogicalUnitState): void {
+  unit.reservation = undefined;
+  unit.preventers.clear();
+  unit.mode = defaultModeState();
+}

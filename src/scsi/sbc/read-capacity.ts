@@ -1,0 +1,62 @@
+// READ CAPACITY (10) (SBC-3 §5.15) and READ CAPACITY (16) as SERVICE ACTION IN(16) / 10h (§5.16).
+
+import { defineCommand, type AnyCommandSpec } from '../command.js';
+import { dataIn, writeU64 } from '../cdb.js';
+import { invalidCdbField, type SenseFailure } from '../sense.js';
+
+export const SERVICE_ACTION_IN_16 = 0x9e;
+export const SA_READ_CAPACITY_16 = 0x10;
+
+interface Rc10Params {
+  readonly pmi: boolean;
+}
+
+interface Rc16Params {
+  readonly allocationLength: number;
+}
+
+function parseRc10(cdb: Buffer): Rc10Params | SenseFailure {
+  const pmi = (cdb[8] & 0x01) !== 0;
+  // SBC-3: LOGICAL BLOCK ADDRESS must be 0 when PMI is 0.
+  if (!pmi && cdb.readUInt32BE(2) !== 0) return invalidCdbField(2, 7);
+  return { pmi };
+}
+
+export const readCapacity10Command: AnyCommandSpec = defineCommand<Rc10Params>({
+  name: 'READ CAPACITY(10)',
+  opcode: 0x25,
+  cdbLength: 10,
+  usage: [0x25, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x01, 0x00],
+  modifiesMedium: false,
+  allowedUnderReservation: false,
+  parse: parseRc10,
+  async execute(_p, ctx) {
+    const d = ctx.unit.device;
+    const b = Buffer.alloc(8);
+    // A capacity beyond 32 bits reports FFFFFFFFh: the initiator must use READ CAPACITY (16).
+    const last = d.blockCount - 1;
+    b.writeUInt32BE(last > 0xfffffffe ? 0xffffffff : Math.max(0, last), 0);
+    b.writeUInt32BE(d.blockSize, 4);
+    return dataIn(b, 8);
+  },
+});
+
+export const readCapacity16Command: AnyCommandSpec = defineCommand<Rc16Params>({
+  name: 'READ CAPACITY(16)',
+  opcode: SERVICE_ACTION_IN_16,
+  serviceAction: SA_READ_CAPACITY_16,
+  cdbLength: 16,
+  usage: [SERVICE_ACTION_IN_16, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x00],
+  modifiesMedium: false,
+  allowedUnderReservation: false,
+  parse: (cdb) => ({ allocationLength: cdb.readUInt32BE(10) }),
+  async execute(p, ctx) {
+    const d = ctx.unit.device;
+    const b = Buffer.alloc(32);
+    writeU64(b, 0, Math.max(0, d.blockCount - 1));
+    b.writeUInt32BE(d.blockSize, 8);
+    // byte 12 P_TYPE/PROT_EN 0; byte 13 LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT 0;
+    // bytes 14-15 LBPME/LBPRZ 0 until thin provisioning exists.
+    return dataIn(b, p.allocationLength);
+  },
+});

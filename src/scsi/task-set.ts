@@ -1,0 +1,83 @@
+// The task set of one logical unit (SAM-5 §8): every task in flight, with the
+// ordering rules of the task attributes and of overlapping block ranges.
+
+import type { TaskAttribute } from './api.js';
+
+export interface BlockExtent {
+  readonly lba: number;
+  readonly blocks: number;
+  /** The task modifies these blocks. */
+  readonly write: boolean;
+}
+
+export interface TaskEntry {
+  readonly nexusId: string;
+  readonly tag: number;
+  readonly attribute: TaskAttribute;
+  readonly controller: AbortController;
+  readonly extent: BlockExtent | undefined;
+  /** Resolves when the task has fully left the device server (I/O finished or cancelled). */
+  readonly finished: Promise<void>;
+}
+
+interface MutableEntry extends TaskEntry {
+  settle(): void;
+}
+
+function overlaps(a: BlockExtent, b: BlockExtent): boolean {
+  return a.lba < b.lba + b.blocks && b.lba < a.lba + a.blocks;
+}
+
+export class TaskSet {
+  readonly #entries = new Set<MutableEntry>();
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /**
+   * Enter a task; returns it and the tasks it must wait for. SAM-5 §8.6:
+   * HEAD OF QUEUE waits for nothing, ORDERED for every older task, SIMPLE for
+   * older ORDERED tasks. SBC-3 §4.16 leaves overlapping simple commands
+   * unordered, but we keep overlapping block I/O (one of them a write) in
+   * arrival order so completions stay consistent.
+   */
+  enter(nexusId: string, tag: number, attribute: TaskAttribute, extent: BlockExtent | undefined): { entry: TaskEntry; waitFor: Promise<void>[] } {
+    const waitFor: Promise<void>[] = [];
+    if (attribute !== 'head-of-queue') {
+      for (const e of this.#entries) {
+        if (attribute === 'ordered' || e.attribute === 'ordered') waitFor.push(e.finished);
+        else if (extent !== undefined && e.extent !== undefined && (extent.write || e.extent.write) && overlaps(extent, e.extent)) {
+          waitFor.push(e.finished);
+        }
+      }
+    }
+    let settle!: () => void;
+    const finished = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    const entry: MutableEntry = { nexusId, tag, attribute, controller: new AbortController(), extent, finished, settle };
+    this.#entries.add(entry);
+    return { entry, waitFor };
+  }
+
+  leave(entry: TaskEntry): void {
+    const e = entry as MutableEntry;
+    if (this.#entries.delete(e)) e.settle();
+  }
+
+  find(nexusId: string, tag: number): TaskEntry | undefined {
+    for (const e of this.#entries) if (e.nexusId === nexusId && e.tag === tag) return e;
+    return undefined;
+  }
+
+  select(predicate: (e: TaskEntry) => boolean): TaskEntry[] {
+    return [...this.#entries].filter(predicate);
+  }
+
+  /** Abort the given tasks and resolve once each has really finished. */
+  static async abortAll(entries: readonly TaskEntry[]): Promise<void> {
+    for (const e of entries) e.controller.abort();
+    await Promise.all(entries.map((e) => e.finished));
+  }
+}
