@@ -92,6 +92,7 @@ export class IscsiConnection {
   #lastRx = Date.now();
   #nextTtt = 1;
   #closeReason = '';
+  #maxXmit = 8192;
 
   constructor(
     readonly id: string,
@@ -333,11 +334,19 @@ export class IscsiConnection {
       return this.fail('session binding failed');
     }
     this.state = 'ffp';
-    const maxXmit = () => Math.min(outcome.connection.maxXmitDataSegmentLength, this.options.maxSendSegment ?? Infinity);
+    this.#maxXmit = outcome.connection.maxXmitDataSegmentLength;
+    const maxXmit = () => Math.min(this.#maxXmit, this.options.maxSendSegment ?? Infinity);
     this.#text = new TextExchange({
       maxXmitDataSegmentLength: maxXmit,
       sessionType: outcome.sessionType,
       sendTargets: (q) => this.binding?.sendTargets(q) ?? [],
+      negotiableParameters: {
+        local: outcome.target?.parameters ?? {},
+        // RFC 7143 §13.12: MaxRecvDataSegmentLength may be re-declared in full feature phase.
+        onMaxXmitDataSegmentLength: (bytes) => {
+          this.#maxXmit = bytes;
+        },
+      },
     });
     this.#scsi = new ScsiFlow(this, outcome, maxXmit);
     this.log.info(

@@ -3,7 +3,7 @@
 // nothing stays open unless the whole config came up.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { SaveConfig, TpgConfig } from '../config/model.js';
 import { tsgtSettings } from '../config/model.js';
 import { validateConfig } from '../config/validate.js';
@@ -94,7 +94,7 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
       createLogicalUnit({
         device,
         name: so.name,
-        wwn: so.wwn ?? so.name,
+        wwn: so.wwn ?? stableWwn(so.plugin, so.name),
         vendor: settings.vendor,
         product: settings.product,
         revision: settings.revision,
@@ -363,4 +363,14 @@ function listen(server: Server, spec: ListenSpec): Promise<void> {
       resolve();
     });
   });
+}
+
+/**
+ * rtslib always writes a wwn; for a hand-written config without one, derive a
+ * UUID-shaped value from plugin and name so the unit serial and NAA identifier
+ * stay the same across restarts (initiators key multipath maps on them).
+ */
+export function stableWwn(plugin: string, name: string): string {
+  const h = createHash('sha256').update(`tsgt:${plugin}:${name}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

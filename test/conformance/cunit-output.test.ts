@@ -72,6 +72,17 @@ test('a run cut short: the running test has no verdict and fails, no summary', (
   assert.match(last.notes.join('\n'), /no verdict/);
 });
 
+test('output glued to an assertion line is split off into the notes', () => {
+  const text =
+    '\nSuite: iSCSIdatasn\n  Test: iSCSIDataSnInvalid ...    [FAILED] WRITE10 command failed\nFAILED\n    1. test_iscsi_datasn_invalid.c:116  - CU_ASSERT_NOT_EQUAL(ret,0)    [SKIPPED] PERSISTENT RESERVE IN is not implemented.\n\nSuite: iSCSIResiduals\n  Test: Read10Invalid ...passed\n';
+  const run = parseCunitOutput(text);
+  const t = byName(run.tests, 'iSCSIdatasn.iSCSIDataSnInvalid');
+  assert.equal(t.status, 'failed');
+  assert.deepEqual(t.assertions, ['test_iscsi_datasn_invalid.c:116  - CU_ASSERT_NOT_EQUAL(ret,0)']);
+  assert.deepEqual(t.notes, ['[SKIPPED] PERSISTENT RESERVE IN is not implemented.']);
+  assert.equal(byName(run.tests, 'iSCSIResiduals.Read10Invalid').status, 'passed');
+});
+
 test('suite initialization failures are reported', () => {
   const text = "\n\nSuite: Foo\nWARNING - Suite initialization failed for 'Foo'.\nSuite: Bar\n  Test: One ...passed\n\nRun Summary:    Type  Total    Ran Passed Failed Inactive\n              suites      2      1    n/a      1        0\n               tests      1      1      1      0        0\n";
   const run = parseCunitOutput(text);

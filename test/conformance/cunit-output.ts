@@ -71,6 +71,7 @@ function sections(text: string): Section[] {
 
 const VERDICT = /(^|\n)(passed|FAILED)/;
 const ASSERTION = /^\s+\d+\. (.*)$/;
+const TRAILER = /\s{2,}(?=\[[A-Z]+\])/;
 
 function parseTest(suite: string, test: string, body: string): CunitTest {
   const t: CunitTest = { name: `${suite}.${test}`, suite, test, status: 'passed', messages: [], assertions: [], notes: [] };
@@ -83,8 +84,15 @@ function parseTest(suite: string, test: string, body: string): CunitTest {
     .filter((l) => l !== '');
   for (const line of after.split('\n')) {
     const a = ASSERTION.exec(line);
-    if (a) t.assertions.push(a[1].trim());
-    else if (line.trim() !== '') t.notes.push(line.trim());
+    if (a) {
+      // CUnit ends an assertion line without a newline, so whatever runs next
+      // (suite cleanup, the next test's setup) may continue it: split that off.
+      const [assertion, ...rest] = a[1].split(TRAILER);
+      t.assertions.push(assertion.trim());
+      if (rest.length) t.notes.push(a[1].slice(assertion.length).trim());
+    } else if (line.trim() !== '') {
+      t.notes.push(line.trim());
+    }
   }
   if (!v) {
     t.status = 'failed';

@@ -143,6 +143,7 @@ const TARGET_LINE = new RegExp(`^Target:${TARGET_IQN.replace(/\./g, '\\.')} Port
 
 test('discovery CHAP: SendTargets needs the discovery secret', T, async () => {
   requireTool('iscsi-ls');
+  requireTool('iscsi-inq');
   await withTempDir(async (dir) => {
     const port = await freePort();
     await withTarget(discoveryConfig(dir, port, false), async () => {

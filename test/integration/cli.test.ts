@@ -58,7 +58,7 @@ function bannerFor(port: number, iqn: string): RegExp[] {
   ];
 }
 
-test('TSGT_HOME first run writes the default saveconfig.json and prints iscsiadm lines', { timeout: 90_000 }, async () => {
+test('TSGT_HOME first run writes the default saveconfig.json and prints iscsiadm lines', { timeout: 90_000 }, async (t) => {
   requireTool('iscsi-ls');
   await withTempDir(async (home) => {
     const env = { ...process.env, TSGT_HOME: home };
@@ -69,6 +69,7 @@ test('TSGT_HOME first run writes the default saveconfig.json and prints iscsiadm
     let started: boolean;
     try {
       started = (await first.waitForOrExit(/tsgt serving/, START_MS)) !== null;
+      t.diagnostic(started ? 'port 3260 was free: the first run served on it' : 'port 3260 is busy here: checked the clean start failure');
       if (started) {
         await first.waitFor(/Wrote the default configuration to /, 2_000);
         await stopWithSigterm(first);
