@@ -79,7 +79,18 @@ async function serve(configPath: string | undefined, logLevel: string | undefine
   const config = loaded.config;
   const level = logLevel ?? tsgtSettings(config).log_level;
   const logger = pino({ level, base: undefined, timestamp: stdTimeFunctions.isoTime }, destination(2)) as unknown as Logger;
-  let server;
+  // Signals are handled from before the target starts, so none can arrive unhandled.
+  let server: Awaited<ReturnType<typeof startTarget>> | undefined;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    await server?.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
   try {
     server = await startTarget(config, { logger, baseDir: dirname(path) });
   } catch (err) {
@@ -89,18 +100,12 @@ async function serve(configPath: string | undefined, logLevel: string | undefine
     }
     throw err;
   }
+  if (stopping) {
+    await server.close();
+    return 0;
+  }
   if (firstRun) process.stdout.write(`Wrote the default configuration to ${path}\n`);
   process.stdout.write(banner(config, path));
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    await server.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
   return new Promise<number>(() => {});
 }
 

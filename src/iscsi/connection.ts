@@ -263,6 +263,26 @@ export class IscsiConnection {
     this.wire.close();
   }
 
+  /**
+   * Target shutdown: let tasks in flight finish (writes still waiting for
+   * Data-Out are aborted), at most `graceMs`, then close.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    if (this.state === 'closed') return;
+    if (this.#scsi && this.#scsi.activeTasks > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.#scsi.drain(),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    this.#closeReason ||= 'target shutdown';
+    this.close();
+  }
+
   get closeReason(): string {
     return this.#closeReason;
   }

@@ -344,7 +344,8 @@ export class ScsiFlow {
   /** Wait for every task to finish (logout). */
   async drain(): Promise<void> {
     const pending = [...this.#tasks.values()];
-    for (const t of pending) if (t.collector?.transferring && t.collector.received === 0) t.collector.fail(new Error('logout'));
+    // A write still waiting for Data-Out would never finish: the initiator stopped sending when it logged out.
+    for (const t of pending) if (t.collector?.transferring) t.collector.fail(new Error('logout'));
     await Promise.all(pending.map((t) => t.done));
   }
 

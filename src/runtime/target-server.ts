@@ -22,6 +22,9 @@ import { formatTargetAddress, isWildcard, planListeners, portalMatches, unmapAdd
 import { SessionRegistry, sessionKey, type SessionRecord } from './session-registry.js';
 import { silentLogger, type Logger } from './logger.js';
 
+const MAX_CONNECTIONS_PER_PORTAL = 4096;
+const SHUTDOWN_GRACE_MS = 5000;
+
 export interface StartOptions {
   logger?: Logger;
   /** Directory that relative `dev` paths resolve against. */
@@ -308,6 +311,8 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
   const listening: { host: string; port: number }[] = [];
   for (const spec of planListeners(allPortals)) {
     const server = createServer({ noDelay: true }, handleSocket);
+    // Each connection costs memory before it authenticates; cap them per listener.
+    server.maxConnections = MAX_CONNECTIONS_PER_PORTAL;
     try {
       await listen(server, spec);
     } catch (err) {
@@ -345,9 +350,11 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-      for (const c of [...connections]) c.close();
+      const stopped = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      // In-flight commands finish (bounded), then sessions end; only then are files closed.
+      await Promise.all([...connections].map((c) => c.shutdown(SHUTDOWN_GRACE_MS)));
       connections.clear();
+      await stopped;
       await closeDevices();
       log.info({}, 'target stopped');
     },

@@ -16,6 +16,12 @@ import { readCapacity10Command, readCapacity16Command } from './sbc/read-capacit
 import { readWriteCommands } from './sbc/read-write.js';
 import { synchronizeCacheCommands } from './sbc/synchronize-cache.js';
 import { verifyCommands } from './sbc/verify.js';
+import { compareAndWriteCommand } from './sbc/compare-and-write.js';
+import { orwriteCommand } from './sbc/orwrite.js';
+import { prefetchCommands } from './sbc/prefetch.js';
+import { readDefectDataCommands } from './sbc/read-defect-data.js';
+import { writeAtomic16Command } from './sbc/write-atomic.js';
+import { writeSameCommands } from './sbc/write-same.js';
 
 export function buildCommandTable(specs: readonly AnyCommandSpec[]): CommandTable {
   const byOpcode = new Map<number, AnyCommandSpec | Map<number, AnyCommandSpec>>();
@@ -56,6 +62,12 @@ export function allCommands(): readonly AnyCommandSpec[] {
     ...readWriteCommands,
     ...verifyCommands,
     ...synchronizeCacheCommands,
+    ...writeSameCommands,
+    ...prefetchCommands,
+    orwriteCommand,
+    compareAndWriteCommand,
+    writeAtomic16Command,
+    ...readDefectDataCommands,
   ];
 }
 

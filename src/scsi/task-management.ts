@@ -15,15 +15,17 @@ export interface TmfEnv {
 }
 
 /**
- * Hard reset of one LU (SAM-5 §6.3.3): abort every task, reset reservation /
- * PREVENT / mode state, and raise `reason` for every I_T nexus — the issuing
- * one included: SAM-5 makes no exception for it, and libiscsi's
- * test_multipathio_reset expects the unit attention on every path.
+ * Hard reset of one LU (SAM-5 §6.3.3): abort every task, reset SPC-2
+ * reservation / PREVENT / mode state, and raise `reason` for every I_T nexus
+ * other than the one the TMF arrived on (SAM-5 §6.3.3 / §7.7; the issuer
+ * learns of the reset from the TMF response). Persistent reservations and
+ * registrations survive (SPC-4 §5.9.1: only a power loss without APTPL, or a
+ * PERSISTENT RESERVE OUT, removes them).
  */
-export async function resetLogicalUnit(unit: LogicalUnitState, reason: SenseReason): Promise<void> {
+export async function resetLogicalUnit(unit: LogicalUnitState, reason: SenseReason, issuerNexusId?: string): Promise<void> {
   const victims = unit.tasks.select(() => true);
   resetUnitState(unit);
-  establish(unit.ua, reason);
+  establish(unit.ua, reason, (id) => id !== issuerNexusId);
   await TaskSet.abortAll(victims);
 }
 
@@ -41,7 +43,7 @@ export async function taskManagement(env: TmfEnv, req: TaskManagementRequest): P
     case 'target-cold-reset': {
       // SAM-5 §6.3: warm reset → SCSI BUS RESET OCCURRED (29/02); cold reset is a power cycle (29/01).
       const reason = req.function === 'target-warm-reset' ? SenseReason.ScsiBusResetOccurred : SenseReason.PowerOnOccurred;
-      await Promise.all(uniqueUnits(env.scope, env.view).map((u) => resetLogicalUnit(u, reason)));
+      await Promise.all(uniqueUnits(env.scope, env.view).map((u) => resetLogicalUnit(u, reason, id)));
       return 'function-complete';
     }
     case 'clear-aca':
@@ -77,7 +79,7 @@ export async function taskManagement(env: TmfEnv, req: TaskManagementRequest): P
       return 'function-complete';
     }
     case 'logical-unit-reset':
-      await resetLogicalUnit(unit, SenseReason.BusDeviceResetOccurred);
+      await resetLogicalUnit(unit, SenseReason.BusDeviceResetOccurred, id);
       return 'function-complete';
     default:
       return 'function-not-supported';

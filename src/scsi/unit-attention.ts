@@ -6,15 +6,20 @@ import { SenseReason } from './sense.js';
 /** Upper bound on queued conditions per nexus; older ones are dropped first. */
 const MAX_PENDING = 8;
 
+/** Upper bound on remembered lost initiator ports (oldest forgotten first). */
+const MAX_LOST_PORTS = 1024;
+
 export interface UnitAttentionState {
   /** Pending conditions per nexus id, oldest first. */
   readonly pending: Map<string, SenseReason[]>;
-  /** Initiator port names that had a nexus with this LU since it was created. */
-  readonly seenPorts: Set<string>;
+  /** Initiator port name of each registered nexus. */
+  readonly ports: Map<string, string>;
+  /** Initiator ports whose last nexus with this LU ended while the target kept running. */
+  readonly lostPorts: Set<string>;
 }
 
 export function createUnitAttentionState(): UnitAttentionState {
-  return { pending: new Map(), seenPorts: new Set() };
+  return { pending: new Map(), ports: new Map(), lostPorts: new Set() };
 }
 
 function isResetClass(reason: SenseReason): boolean {
@@ -28,17 +33,18 @@ function isResetClass(reason: SenseReason): boolean {
 }
 
 /**
- * First contact of a nexus with the LU. SAM-5: POWER ON, RESET, OR BUS DEVICE
- * RESET OCCURRED for an initiator port that never saw this LU; a port that
- * comes back after its previous nexus ended gets I_T NEXUS LOSS OCCURRED.
+ * First contact of a nexus with the LU. Unit attentions are per I_T nexus
+ * (SAM-5 §5.14) and only exist for nexuses alive when the event happens, so a
+ * brand-new nexus starts clean (as LIO does; libiscsi's multi-initiator tests
+ * rely on it). The one exception: an initiator port that comes back after its
+ * previous nexus was lost gets I_T NEXUS LOSS OCCURRED (SAM-5 §6.3.4).
  * Returns false when the nexus was already known.
  */
 export function registerNexus(state: UnitAttentionState, nexusId: string, initiatorPortName: string): boolean {
   if (state.pending.has(nexusId)) return false;
   state.pending.set(nexusId, []);
-  const reason = state.seenPorts.has(initiatorPortName) ? SenseReason.ItNexusLossOccurred : SenseReason.PowerOnResetOccurred;
-  state.seenPorts.add(initiatorPortName);
-  establishFor(state, nexusId, reason);
+  state.ports.set(nexusId, initiatorPortName);
+  if (state.lostPorts.delete(initiatorPortName)) establishFor(state, nexusId, SenseReason.ItNexusLossOccurred);
   return true;
 }
 
@@ -46,8 +52,27 @@ export function isRegistered(state: UnitAttentionState, nexusId: string): boolea
   return state.pending.has(nexusId);
 }
 
+/**
+ * I_T nexus loss. The port is remembered so its next nexus learns of the loss;
+ * if another nexus of the same port is already registered (session
+ * reinstatement raced the close) that one is told instead.
+ */
 export function forgetNexus(state: UnitAttentionState, nexusId: string): void {
+  const port = state.ports.get(nexusId);
   state.pending.delete(nexusId);
+  state.ports.delete(nexusId);
+  if (port === undefined) return;
+  for (const [id, p] of state.ports) {
+    if (p === port) {
+      establishFor(state, id, SenseReason.ItNexusLossOccurred);
+      return;
+    }
+  }
+  state.lostPorts.add(port);
+  if (state.lostPorts.size > MAX_LOST_PORTS) {
+    const oldest = state.lostPorts.values().next().value;
+    if (oldest !== undefined) state.lostPorts.delete(oldest);
+  }
 }
 
 /** Queue a condition for one registered nexus. A reset-class condition supersedes everything queued. */

@@ -69,9 +69,10 @@ test('REPORT LUNS lists mapped LUNs with SAM-5 encodings, ascending, on any LUN'
 test('REQUEST SENSE returns and clears the pending unit attention, honouring DESC', async () => {
   const f = fixture();
   const n = f.open('a');
+  capacityChanged(f.unit);
   const r = await run(n, [0x03, 0, 0, 0, 252, 0], { edtl: 252 });
   assert.equal(r.status, 0);
-  assert.deepEqual([r.data![0], r.data![2], r.data![12], r.data![13]], [0x70, 6, 0x29, 0]);
+  assert.deepEqual([r.data![0], r.data![2], r.data![12], r.data![13]], [0x70, 6, 0x2a, 0x09]);
   const r2 = await run(n, [0x03, 1, 0, 0, 252, 0], { edtl: 252 });
   assert.deepEqual([r2.data![0], r2.data![1], r2.data![2]], [0x72, 0, 0]);
   assert.equal((await run(n, [0, 0, 0, 0, 0, 0])).status, 0);
@@ -81,15 +82,16 @@ test('REQUEST SENSE returns and clears the pending unit attention, honouring DES
   assert.deepEqual([r3.data![2], r3.data![12]], [5, 0x25]);
 });
 
-test('unit attentions: power-on once per initiator port, I_T nexus loss on reconnect', async () => {
+test('unit attentions: none for a new nexus, I_T nexus loss on reconnect of the same port', async () => {
   const f = fixture();
   const a = f.open('a', 'iqn.x:a,i,0x1');
-  let tur = await run(a, [0, 0, 0, 0, 0, 0]);
-  assert.deepEqual([sense(tur).asc, sense(tur).ascq], [0x29, 0x00]);
   assert.equal((await run(a, [0, 0, 0, 0, 0, 0])).status, 0);
   a.close();
+  // Another port of the same initiator (new ISID) is a new I_T nexus: no UA.
+  const b = f.open('b', 'iqn.x:a,i,0x2');
+  assert.equal((await run(b, [0, 0, 0, 0, 0, 0])).status, 0);
   const a2 = f.open('a2', 'iqn.x:a,i,0x1');
-  tur = await run(a2, [0, 0, 0, 0, 0, 0]);
+  const tur = await run(a2, [0, 0, 0, 0, 0, 0]);
   assert.deepEqual([sense(tur).asc, sense(tur).ascq], [0x29, 0x07]);
   assert.equal((await run(a2, [0, 0, 0, 0, 0, 0])).status, 0);
 });
@@ -118,7 +120,8 @@ test('REPORTED LUNS DATA HAS CHANGED and CAPACITY DATA HAS CHANGED', async () =>
 test('unknown opcode is INVALID COMMAND OPERATION CODE (after a pending UA)', async () => {
   const f = fixture();
   const n = f.open('a');
-  assert.equal(sense(await run(n, [0xff, 0, 0, 0, 0, 0])).asc, 0x29);
+  capacityChanged(f.unit);
+  assert.equal(sense(await run(n, [0xff, 0, 0, 0, 0, 0])).asc, 0x2a);
   const r = await run(n, [0xff, 0, 0, 0, 0, 0]);
   assert.deepEqual([sense(r).key, sense(r).asc], [5, 0x20]);
 });

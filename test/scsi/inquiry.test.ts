@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fixture, clearUnitAttentions, run, sense } from './harness.js';
+import { capacityChanged } from '../../src/scsi/nexus.js';
 
 const inquiry = (evpd: number, page: number, alloc: number) => [0x12, evpd, page, alloc >> 8, alloc & 0xff, 0];
 
@@ -27,11 +28,12 @@ test('standard INQUIRY data', async () => {
 test('INQUIRY is not blocked by a pending unit attention', async () => {
   const f = fixture();
   const n = f.open('a');
+  capacityChanged(f.unit);
   assert.equal((await run(n, inquiry(0, 0, 36), { edtl: 36 })).status, 0);
-  // The power-on UA is still pending for other commands.
+  // The UA is still pending for other commands.
   const tur = await run(n, [0, 0, 0, 0, 0, 0]);
   assert.equal(tur.status, 2);
-  assert.deepEqual([sense(tur).key, sense(tur).asc, sense(tur).ascq], [6, 0x29, 0x00]);
+  assert.deepEqual([sense(tur).key, sense(tur).asc, sense(tur).ascq], [6, 0x2a, 0x09]);
 });
 
 test('allocation length truncates; 16-bit allocation length honoured', async () => {
