@@ -110,6 +110,50 @@ export interface LogicalUnitOptions {
   readonly revision: string;
   /** Write-protected storage object (rtslib readonly). */
   readonly readOnly?: boolean;
+  /**
+   * Where persistent reservations live across restarts (SPC-4 §5.9.4 APTPL).
+   * Without it PTPL_C is 0 and APTPL=1 is refused.
+   */
+  readonly prStore?: PrStore;
+}
+
+/** One registration of a persistent reservation, as plain data (SPC-4 §5.9.7). */
+export interface PrRegistrationState {
+  /** Reservation key, 16 hex digits. */
+  readonly key: string;
+  /** SCSI initiator device name (iSCSI name), lower case. */
+  readonly initiatorName: string;
+  /** ISID (12 hex digits) of the initiator port; absent: every port of the initiator (TransportID format 00b). */
+  readonly isid?: string;
+  /** Target the registration was made through (absent with allTargetPorts). */
+  readonly targetName?: string;
+  /** Relative target port identifier (0 with allTargetPorts). */
+  readonly relativeTargetPortId: number;
+  /** ALL_TG_PT=1: registered through every target port. */
+  readonly allTargetPorts: boolean;
+}
+
+/** Persistent reservation state of one logical unit, as plain JSON-able data. */
+export interface PrState {
+  readonly version: 1;
+  /** PRGENERATION (32-bit wrapping counter). */
+  readonly generation: number;
+  /** Activate Persist Through Power Loss: the state was saved to be restored at start. */
+  readonly aptpl: boolean;
+  readonly registrations: readonly PrRegistrationState[];
+  /** The reservation; `holder` indexes `registrations`. */
+  readonly reservation?: { readonly type: number; readonly scope: number; readonly holder: number };
+}
+
+/**
+ * Storage for PrState. `load` runs once when the LU is created (state with
+ * aptpl=false is ignored); `save` is called after every change while APTPL is
+ * (or just stopped being) active, one call at a time, and should replace the
+ * stored state atomically.
+ */
+export interface PrStore {
+  load(): PrState | undefined;
+  save(state: PrState): Promise<void>;
 }
 
 /** A LUN as one initiator sees it (ACL mapped_luns or the TPG's LUNs in demo mode). */

@@ -50,6 +50,8 @@ export enum SenseReason {
   CommandsClearedByAnotherInitiator,
   InquiryDataChanged,
   InsufficientReservationResources,
+  ReservationsPreempted,
+  InvalidReleaseOfPersistentReservation,
 }
 
 export interface SenseCode {
@@ -95,6 +97,8 @@ export const SENSE_CODES: Readonly<Record<SenseReason, SenseCode>> = {
   [SenseReason.RegistrationsPreempted]: c(SenseKey.UnitAttention, 0x2a, 0x05),
   [SenseReason.CommandsClearedByAnotherInitiator]: c(SenseKey.UnitAttention, 0x2f, 0x00),
   [SenseReason.InsufficientReservationResources]: c(SenseKey.IllegalRequest, 0x55, 0x04),
+  [SenseReason.ReservationsPreempted]: c(SenseKey.UnitAttention, 0x2a, 0x03),
+  [SenseReason.InvalidReleaseOfPersistentReservation]: c(SenseKey.IllegalRequest, 0x26, 0x04),
 };
 
 /** SPC-4 §4.5.2.4.2 sense-key specific field pointer (for ILLEGAL REQUEST). */
