@@ -101,7 +101,7 @@ test('COMPARE AND WRITE: WRPROTECT → INVALID FIELD IN CDB, out of range → LB
     const s = sense(await run(a, caw(0, 1, p << 5), { data }));
     assert.deepEqual([s.key, s.asc], [0x05, 0x24]);
   }
-  for (const lba of [1024, 1023 + 1, 2 ** 40]) {
+  for (const lba of [1024, 2 ** 40]) {
     const s = sense(await run(a, caw(lba, 1), { data }));
     assert.deepEqual([s.key, s.asc], [0x05, 0x21]);
   }
