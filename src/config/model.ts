@@ -183,6 +183,8 @@ export interface TsgtSettings {
   nop_in_interval?: number;
   /** Seconds to wait for the NOP-Out answer before dropping the connection. */
   nop_in_timeout?: number;
+  /** Seconds a solicited write may wait for its Data-Out before the connection is dropped (LIO dataout_timeout). */
+  dataout_timeout?: number;
   /** Commands in flight per session (the CmdSN window); LIO's default_cmdsn_depth is the per-TPG override. */
   queue_depth?: number;
   /** INQUIRY T10 vendor identification, ≤ 8 ASCII characters. */
@@ -205,6 +207,7 @@ export interface SaveConfig {
 export const TSGT_DEFAULTS: Readonly<Required<Omit<TsgtSettings, 'version'>>> = Object.freeze({
   nop_in_interval: 5,
   nop_in_timeout: 30,
+  dataout_timeout: 15,
   queue_depth: 128,
   vendor: 'TSGT',
   product: 'tsgt',

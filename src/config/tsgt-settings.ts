@@ -19,7 +19,7 @@ export function checkTsgt(c: Checker, path: string, v: unknown): TsgtSettings | 
   if (v === undefined) return undefined;
   const o = asObject(c, path, v);
   if (!o) return undefined;
-  onlyKeys(c, path, o, ['version', 'nop_in_interval', 'nop_in_timeout', 'queue_depth', 'vendor', 'product', 'revision', 'log_level']);
+  onlyKeys(c, path, o, ['version', 'nop_in_interval', 'nop_in_timeout', 'dataout_timeout', 'queue_depth', 'vendor', 'product', 'revision', 'log_level']);
   if (o.version !== 1) fail(c, join(path, 'version'), 'tsgt-version', `must be 1, not ${JSON.stringify(o.version)}`);
   let log_level: TsgtSettings['log_level'];
   if (o.log_level !== undefined) {
@@ -33,6 +33,7 @@ export function checkTsgt(c: Checker, path: string, v: unknown): TsgtSettings | 
     version: 1 as const,
     nop_in_interval: optInt(c, join(path, 'nop_in_interval'), o.nop_in_interval, 0, 3600),
     nop_in_timeout: optInt(c, join(path, 'nop_in_timeout'), o.nop_in_timeout, 1, 3600),
+    dataout_timeout: optInt(c, join(path, 'dataout_timeout'), o.dataout_timeout, 1, 3600),
     // CmdSN window (RFC 7143 §4.2.2.1); LIO caps default_cmdsn_depth similarly.
     queue_depth: optInt(c, join(path, 'queue_depth'), o.queue_depth, 1, 65535),
     vendor: inquiryString(c, join(path, 'vendor'), o.vendor, 8),

@@ -59,6 +59,8 @@ export interface ConnectionOptions {
   nopInTimeout: number;
   /** Seconds a connection may stay in the login phase. */
   loginTimeout: number;
+  /** Seconds a solicited write may wait for Data-Out (LIO: dataout_timeout 3 s × 5 retries ≈ 15 s). */
+  dataOutTimeout: number;
   /** Data-In segments never exceed this even if the initiator allows more. */
   maxSendSegment?: number;
 }
@@ -73,6 +75,7 @@ export interface ConnectionStats {
 }
 
 const LOGIN_MAX_RECV = 8192;
+
 
 type Queued = { pdu: InitiatorPdu; run: () => void };
 
@@ -430,6 +433,11 @@ export class IscsiConnection {
       return;
     }
     if (this.state !== 'ffp') return;
+    const stalled = this.#scsi?.stalledTransfer(now, this.options.dataOutTimeout * 1000);
+    if (stalled !== undefined) {
+      // ERL 0 cannot recover a lost Data-Out sequence (RFC 7143 §7.1.4): drop, the initiator reinstates.
+      return this.fail(`no Data-Out for task 0x${stalled.toString(16)} within ${this.options.dataOutTimeout} s`);
+    }
     if (this.#pingDeadline !== 0) {
       if (now > this.#pingDeadline) this.fail('NOP-In ping timed out');
       return;

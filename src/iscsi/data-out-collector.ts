@@ -46,6 +46,8 @@ export class DataOutCollector {
   #r2tSn = 0;
   #waiter: { resolve: (b: Buffer[]) => void; reject: (e: Error) => void } | undefined;
   #failed: Error | undefined;
+  /** Last time data arrived or was asked for (for the Data-Out timeout). */
+  lastActivity = Date.now();
 
   constructor(
     readonly expectedLength: number,
@@ -81,6 +83,7 @@ export class DataOutCollector {
     if (this.#failed) return Promise.reject(this.#failed);
     if (this.#waiter) return Promise.reject(new Error('data already requested'));
     this.#wanted = Math.min(length, this.expectedLength);
+    this.lastActivity = Date.now();
     if (this.#received >= this.#wanted) return Promise.resolve(this.#take());
     const p = new Promise<Buffer[]>((resolve, reject) => {
       this.#waiter = { resolve, reject };
@@ -113,6 +116,7 @@ export class DataOutCollector {
     }
     burst.dataSn++;
     burst.next = end;
+    this.lastActivity = Date.now();
     if (data.length > 0) {
       this.#segments.push(data);
       this.#received = end;
@@ -129,6 +133,11 @@ export class DataOutCollector {
       this.#solicit();
     }
     return { kind: 'ok' };
+  }
+
+  /** The SCSI layer is waiting for data that has not arrived. */
+  get waiting(): boolean {
+    return this.#waiter !== undefined;
   }
 
   /** Abort: pending want() rejects, open R2Ts are forgotten. */

@@ -341,6 +341,15 @@ export class ScsiFlow {
       );
   }
 
+  /** A task has waited longer than `limitMs` for Data-Out it solicited (LIO's dataout_timeout). */
+  stalledTransfer(now: number, limitMs: number): number | undefined {
+    for (const t of this.#tasks.values()) {
+      const c = t.collector;
+      if (c && c.waiting && now - c.lastActivity > limitMs) return t.cmd.itt;
+    }
+    return undefined;
+  }
+
   /** Wait for every task to finish (logout). */
   async drain(): Promise<void> {
     const pending = [...this.#tasks.values()];

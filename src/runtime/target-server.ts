@@ -285,6 +285,7 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
         nopInInterval: settings.nop_in_interval,
         nopInTimeout: settings.nop_in_timeout,
         loginTimeout: 15,
+        dataOutTimeout: settings.dataout_timeout,
       },
       log,
     );

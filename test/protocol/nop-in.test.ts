@@ -36,3 +36,20 @@ test('idle connection gets NOP-In pings; answering keeps it alive, silence drops
     await t.server.close();
   }
 });
+
+test('a write whose solicited Data-Out never comes drops the connection after dataout_timeout', async () => {
+  const t = await startRamTarget({ tsgt: { version: 1, nop_in_interval: 0, dataout_timeout: 1 } });
+  try {
+    const i = await MiniInitiator.connect(t.port);
+    await i.login({ targetName: TARGET, keys: { InitialR2T: 'Yes', ImmediateData: 'No' } });
+    const cdb = Buffer.from([0x2a, 0, 0, 0, 0, 8, 0, 0, 8, 0]);
+    const itt = i.command(cdb, { write: Buffer.alloc(4096) });
+    const r2t = await i.next((p) => p.opcode === Opcode.ReadyToTransfer && (p as { itt: number }).itt === itt);
+    assert.equal(r2t.opcode, Opcode.ReadyToTransfer);
+    const t0 = Date.now();
+    assert.ok(await i.waitClosed(5000), 'connection dropped');
+    assert.ok(Date.now() - t0 >= 900, 'not before the timeout');
+  } finally {
+    await t.server.close();
+  }
+});
