@@ -115,6 +115,30 @@ export interface LogicalUnitOptions {
    * Without it PTPL_C is 0 and APTPL=1 is refused.
    */
   readonly prStore?: PrStore;
+  /**
+   * Logical block provisioning (SBC-3 §4.7) from the storage object's rtslib
+   * attributes. The LU is thin (LBPME=1) only when this enables UNMAP or
+   * WRITE SAME with UNMAP and the device can deallocate (BlockDevice.unmap).
+   */
+  readonly provisioning?: ProvisioningOptions;
+}
+
+/** rtslib emulate_tpu / emulate_tpws / max_unmap_* / unmap_granularity* / unmap_zeroes_data, resolved. */
+export interface ProvisioningOptions {
+  /** emulate_tpu: UNMAP is offered (VPD B2h LBPU). */
+  readonly unmap: boolean;
+  /** emulate_tpws: WRITE SAME (10)/(16) with UNMAP=1 deallocates (LBPWS, LBPWS10). */
+  readonly writeSameUnmap: boolean;
+  /** VPD B0h MAXIMUM UNMAP LBA COUNT; absent: tsgt's default. */
+  readonly maxUnmapLbaCount?: number;
+  /** VPD B0h MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT; absent: tsgt's default. */
+  readonly maxUnmapBlockDescriptorCount?: number;
+  /** VPD B0h OPTIMAL UNMAP GRANULARITY (blocks); absent: the device's own. */
+  readonly unmapGranularity?: number;
+  /** VPD B0h UNMAP GRANULARITY ALIGNMENT (blocks); absent: 0. */
+  readonly unmapGranularityAlignment?: number;
+  /** false withholds LBPRZ even where deallocated blocks read as zeros; absent: the device decides. */
+  readonly unmapZeroesData?: boolean;
 }
 
 /** One registration of a persistent reservation, as plain data (SPC-4 §5.9.7). */

@@ -7,6 +7,8 @@ import { modeSenseCommands } from './spc/mode-sense.js';
 import { reportSupportedOpcodesCommand } from './spc/report-supported-opcodes.js';
 import { reportTargetPortGroupsCommand } from './spc/report-target-port-groups.js';
 import { reserveReleaseCommands } from './spc/reserve-release.js';
+import { persistentReserveInCommands } from './spc/persistent-reserve-in.js';
+import { persistentReserveOutCommands } from './spc/persistent-reserve-out.js';
 import { preventAllowCommand } from './sbc/prevent-allow.js';
 import { startStopUnitCommand } from './sbc/start-stop-unit.js';
 import { reportLunsCommand } from './spc/report-luns.js';
@@ -55,6 +57,8 @@ export function allCommands(): readonly AnyCommandSpec[] {
     reportSupportedOpcodesCommand,
     reportTargetPortGroupsCommand,
     ...reserveReleaseCommands,
+    ...persistentReserveInCommands,
+    ...persistentReserveOutCommands,
     startStopUnitCommand,
     preventAllowCommand,
     readCapacity10Command,

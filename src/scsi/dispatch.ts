@@ -18,7 +18,7 @@ import { ABORTED, ScsiStatus, type LunMapping, type LunView, type Nexus, type Sc
 import { BackstoreIoError } from '../backstore/types.js';
 import type { AnyCommandSpec, CommandContext, CommandTable, UnitGeometry } from './command.js';
 import { lookupCommand } from './command-table.js';
-import { isWriteProtected, unitState, type LogicalUnitState } from './logical-unit.js';
+import { attachNexus, isWriteProtected, unitState, type LogicalUnitState } from './logical-unit.js';
 import { decodeLun } from './lun-address.js';
 import type { TargetScope } from './nexus.js';
 import { buildSense, failure, invalidCdbField, isSenseFailure, renderFailure, SenseReason, type SenseFailure } from './sense.js';
@@ -26,7 +26,8 @@ import { inquiryUnmapped, parseInquiry, INQUIRY, type Identity } from './spc/inq
 import { parseReportLuns, reportLuns, REPORT_LUNS } from './spc/report-luns.js';
 import { parseRequestSense, REQUEST_SENSE, senseParameterData } from './spc/request-sense.js';
 import type { BlockExtent } from './task-set.js';
-import { registerNexus, take } from './unit-attention.js';
+import { prAccess, reservationConflict } from './pr/conflict.js';
+import { take } from './unit-attention.js';
 
 export interface DispatchEnv {
   readonly nexus: Nexus;
@@ -124,7 +125,7 @@ function prepare(env: DispatchEnv, req: ScsiCommandRequest): Prepared | ScsiResu
   const mapping = lun === undefined ? undefined : env.view.get(lun);
   if (mapping === undefined) return unmappedLun(env, req.cdb);
   const unit = unitState(mapping.unit);
-  registerNexus(unit.ua, env.nexus.id, env.nexus.initiatorPortName);
+  attachNexus(unit, env.nexus);
   const descriptor = unit.mode.dSense;
   const cdb = req.cdb;
 
@@ -140,6 +141,10 @@ function prepare(env: DispatchEnv, req: ScsiCommandRequest): Prepared | ScsiResu
 
   // SPC-2 §5.5.1 reservations.
   if (unit.reservation !== undefined && unit.reservation !== env.nexus.id && !spec.allowedUnderReservation) {
+    return { status: ScsiStatus.ReservationConflict, transferLength: edtl };
+  }
+  // SPC-4 §5.9.1 persistent reservations (pr/conflict.ts).
+  if (reservationConflict(unit.pr, env.nexus, prAccess(spec, cdb))) {
     return { status: ScsiStatus.ReservationConflict, transferLength: edtl };
   }
 

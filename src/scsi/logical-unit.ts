@@ -1,10 +1,11 @@
 // A logical unit of the SCSI target device: identity derived from the storage
 // object, plus the per-LU state SAM-5 keeps (task set, unit attentions, mode
-// parameters, SPC-2 reservation, PREVENT state).
+// parameters, SPC-2 reservation, persistent reservations, PREVENT state).
 
-import type { LogicalUnit, LogicalUnitOptions } from './api.js';
+import type { LogicalUnit, LogicalUnitOptions, Nexus } from './api.js';
+import { loadPersistentReservations, type PersistentReservations } from './pr/state.js';
 import { TaskSet } from './task-set.js';
-import { createUnitAttentionState, type UnitAttentionState } from './unit-attention.js';
+import { createUnitAttentionState, forgetNexus, registerNexus, type UnitAttentionState } from './unit-attention.js';
 import { defaultModeState, type ModeState } from './spc/mode-pages.js';
 
 /** Bytes per command we accept and advertise (VPD B0h MAXIMUM TRANSFER LENGTH). */
@@ -30,6 +31,10 @@ export interface LogicalUnitState extends LogicalUnit {
   reservation: string | undefined;
   /** Nexus ids that sent PREVENT ALLOW MEDIUM REMOVAL with PREVENT=1. */
   readonly preventers: Set<string>;
+  /** Persistent reservations (SPC-4 §5.9); survive LU reset and I_T nexus loss. */
+  readonly pr: PersistentReservations;
+  /** The I_T nexuses that have met this LU and still exist (unit attention and PR notification targets). */
+  readonly nexuses: Map<string, Nexus>;
 }
 
 export function isLogicalUnitState(unit: LogicalUnit): unit is LogicalUnitState {
@@ -71,7 +76,20 @@ export function createLogicalUnit(options: LogicalUnitOptions): LogicalUnitState
     mode: defaultModeState(),
     reservation: undefined,
     preventers: new Set(),
+    pr: loadPersistentReservations(options.prStore),
+    nexuses: new Map(),
   };
+}
+
+/** First contact of an I_T nexus with the LU (see registerNexus for its unit attentions). */
+export function attachNexus(unit: LogicalUnitState, nexus: Nexus): void {
+  if (registerNexus(unit.ua, nexus.id, nexus.initiatorPortName)) unit.nexuses.set(nexus.id, nexus);
+}
+
+/** I_T nexus loss as far as the LU's bookkeeping goes. */
+export function detachNexus(unit: LogicalUnitState, nexusId: string): void {
+  unit.nexuses.delete(nexusId);
+  forgetNexus(unit.ua, nexusId);
 }
 
 /** The LU is read-only for this mapping (SBC-3 §4.11: WP, SWP, storage object readonly). */
@@ -79,7 +97,7 @@ export function isWriteProtected(unit: LogicalUnitState, mappingWriteProtect: bo
   return mappingWriteProtect || unit.options.readOnly === true || unit.device.readOnly || unit.mode.swp;
 }
 
-/** Hard reset of LU state (SAM-5 §6.3.3 LOGICAL UNIT RESET / target reset). */
+/** Hard reset of LU state (SAM-5 §6.3.3 LOGICAL UNIT RESET / target reset); persistent reservations are kept. */
 export function resetUnitState(unit: LogicalUnitState): void {
   unit.reservation = undefined;
   unit.preventers.clear();

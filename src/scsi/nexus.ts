@@ -5,12 +5,12 @@ import type { LogicalUnit, LunView, Nexus, ScsiNexusHandle, ScsiCommandRequest, 
 import type { CommandTable } from './command.js';
 import { defaultCommandTable } from './command-table.js';
 import { dispatchCommand, type DispatchEnv } from './dispatch.js';
-import { unitState } from './logical-unit.js';
+import { attachNexus, detachNexus, unitState } from './logical-unit.js';
 import { SenseReason } from './sense.js';
 import type { TargetPortGroupInfo } from './spc/report-target-port-groups.js';
 import { taskManagement } from './task-management.js';
 import { TaskSet } from './task-set.js';
-import { establish, establishFor, forgetNexus, isRegistered, registerNexus } from './unit-attention.js';
+import { establish, establishFor, isRegistered } from './unit-attention.js';
 
 /** Every LU of the SCSI target device (for TARGET WARM/COLD RESET). */
 export interface TargetScope {
@@ -34,7 +34,7 @@ export interface OpenNexusOptions {
  */
 export function openNexus(nexus: Nexus, view: LunView, scope: TargetScope, options?: OpenNexusOptions): ScsiNexusHandle {
   const env: DispatchEnv = { nexus, view, scope, table: options?.table ?? defaultCommandTable() };
-  for (const m of view.list()) registerNexus(unitState(m.unit).ua, nexus.id, nexus.initiatorPortName);
+  for (const m of view.list()) attachNexus(unitState(m.unit), nexus);
   let closed = false;
   return {
     execute(request: ScsiCommandRequest): ScsiTaskHandle {
@@ -53,8 +53,9 @@ export function openNexus(nexus: Nexus, view: LunView, scope: TargetScope, optio
 
 /**
  * I_T nexus loss (SAM-5 §6.3.4): abort the nexus' tasks, drop its SPC-2
- * reservation and PREVENT state, forget its unit attentions. The initiator
- * port's next nexus gets I_T NEXUS LOSS OCCURRED (unit-attention.ts).
+ * reservation and PREVENT state, forget its unit attentions. Persistent
+ * reservations stay (SPC-4 §5.9.1). The initiator port's next nexus gets
+ * I_T NEXUS LOSS OCCURRED (unit-attention.ts).
  */
 function closeNexus(nexus: Nexus, view: LunView, scope: TargetScope): void {
   const units = new Set([...scope.units(), ...view.list().map((m) => m.unit)].map(unitState));
@@ -62,7 +63,7 @@ function closeNexus(nexus: Nexus, view: LunView, scope: TargetScope): void {
     void TaskSet.abortAll(unit.tasks.select((e) => e.nexusId === nexus.id));
     if (unit.reservation === nexus.id) unit.reservation = undefined;
     unit.preventers.delete(nexus.id);
-    forgetNexus(unit.ua, nexus.id);
+    detachNexus(unit, nexus.id);
   }
 }
 

@@ -17,7 +17,7 @@ export interface TmfEnv {
 /**
  * Hard reset of one LU (SAM-5 §6.3.3): abort every task, reset SPC-2
  * reservation / PREVENT / mode state, and raise `reason` for every I_T nexus
- * other than the one the TMF arrived on (SAM-5 §6.3.3 / §7.7; the issuer
+ * except `issuerNexusId` when given (target resets spare the issuer, which
  * learns of the reset from the TMF response). Persistent reservations and
  * registrations survive (SPC-4 §5.9.1: only a power loss without APTPL, or a
  * PERSISTENT RESERVE OUT, removes them).
@@ -79,7 +79,10 @@ export async function taskManagement(env: TmfEnv, req: TaskManagementRequest): P
       return 'function-complete';
     }
     case 'logical-unit-reset':
-      await resetLogicalUnit(unit, SenseReason.BusDeviceResetOccurred, id);
+      // SAM-5 §7.7: the LU reset's unit attention goes to every I_T nexus, the
+      // issuer's included (what LIO does, and what libiscsi's MultipathIO.Reset
+      // checks on each path).
+      await resetLogicalUnit(unit, SenseReason.BusDeviceResetOccurred);
       return 'function-complete';
     default:
       return 'function-not-supported';

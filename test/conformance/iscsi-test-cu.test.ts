@@ -4,7 +4,7 @@
 //   TSGT_CONFORMANCE_TESTS       test selection passed to -t (default ALL; FAMILY[.SUITE[.TEST]],
 //                                comma separated, fnmatch wildcards). MIN_PASSED only applies to ALL.
 //   TSGT_CONFORMANCE_TIMEOUT_MS  overall bound for iscsi-test-cu (default 20 minutes).
-//   TSGT_CONFORMANCE_MULTIPATH=1 give the same LUN twice so the MultipathIO suite runs.
+//   TSGT_CONFORMANCE_MULTIPATH=0 gives the LUN once (default: twice, so the MultipathIO suite runs).
 //   TSGT_CONFORMANCE_VERBOSE=1   copy iscsi-test-cu's output to stderr as it runs.
 //   TSGT_CONFORMANCE_URL         run against this iscsi:// LUN URL instead of starting tsgt
 //                                (to compare with another target, e.g. tgt).
@@ -21,7 +21,8 @@ import { parseCunitOutput, parseKnownFailures, tally, type CunitTest } from './c
 const MIN_PASSED = 160;
 const SELECTION = process.env.TSGT_CONFORMANCE_TESTS || 'ALL';
 const TIMEOUT_MS = Number(process.env.TSGT_CONFORMANCE_TIMEOUT_MS) || 20 * 60_000;
-const MULTIPATH = process.env.TSGT_CONFORMANCE_MULTIPATH === '1';
+// Two paths to the LUN by default, so the MultipathIO suite runs (0 turns it off).
+const MULTIPATH = process.env.TSGT_CONFORMANCE_MULTIPATH !== '0';
 const VERBOSE = process.env.TSGT_CONFORMANCE_VERBOSE === '1';
 const EXTERNAL_URL = process.env.TSGT_CONFORMANCE_URL;
 const INITIATOR_1 = 'iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test';

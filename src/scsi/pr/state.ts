@@ -79,10 +79,15 @@ function portCovers(reg: InitiatorPortId, port: InitiatorPortId): boolean {
   return reg.name === port.name && (reg.isid === undefined || reg.isid === port.isid);
 }
 
+/** Does the registration apply to the I_T nexus (initiator port, target port)? */
+export function registrationCoversEndpoint(reg: Registration, port: InitiatorPortId, targetName: string, relativeTargetPortId: number): boolean {
+  if (!portCovers(reg.initiator, port)) return false;
+  return reg.allTargetPorts || (reg.targetName === targetName && reg.relativeTargetPortId === relativeTargetPortId);
+}
+
 /** Does the registration apply to this I_T nexus? */
 export function registrationCovers(reg: Registration, nexus: Nexus): boolean {
-  if (!portCovers(reg.initiator, nexusPort(nexus))) return false;
-  return reg.allTargetPorts || (reg.targetName === nexus.targetName && reg.relativeTargetPortId === nexus.relativeTargetPortId);
+  return registrationCoversEndpoint(reg, nexusPort(nexus), nexus.targetName, nexus.relativeTargetPortId);
 }
 
 export function registrationOf(pr: PersistentReservations, nexus: Nexus): Registration | undefined {

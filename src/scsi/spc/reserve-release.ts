@@ -2,11 +2,33 @@
 // logical-unit reservation held by one I_T nexus. The dispatcher answers
 // RESERVATION CONFLICT to other nexuses (command spec allowedUnderReservation);
 // a RELEASE from a non-holder succeeds without effect. Released by LU/target
-// reset and by I_T nexus loss.
+// reset and by I_T nexus loss. Next to persistent reservations they follow
+// SPC-4 §5.9.3 (CRH=1).
 
-import { ScsiStatus } from '../api.js';
+import { ScsiStatus, type Nexus, type ScsiResult } from '../api.js';
 import { defineCommand, type AnyCommandSpec } from '../command.js';
+import { isAllRegistrants, isHolder, isRegistrantsOnly, registrationOf, type PersistentReservations } from '../pr/state.js';
 import { invalidCdbField, type SenseFailure } from '../sense.js';
+
+/**
+ * SPC-4 §5.9.3: a RESERVE/RELEASE from the persistent reservation holder, or
+ * from a registrant while a registrants-only or all-registrants reservation
+ * exists, completes with GOOD and changes nothing ('ignore'). Otherwise any
+ * registration makes it conflict (SPC-2 §5.5.1); without registrations the
+ * SPC-2 rules apply ('spc2').
+ */
+export function compatibleReservationHandling(pr: PersistentReservations, nexus: Nexus): 'ignore' | 'conflict' | 'spc2' {
+  const reg = registrationOf(pr, nexus);
+  if (reg !== undefined) {
+    const res = pr.reservation;
+    if (isHolder(pr, reg)) return 'ignore';
+    if (res !== undefined && (isRegistrantsOnly(res.type) || isAllRegistrants(res.type))) return 'ignore';
+    return 'conflict';
+  }
+  return pr.registrations.length > 0 ? 'conflict' : 'spc2';
+}
+
+const CONFLICT: ScsiResult = { status: ScsiStatus.ReservationConflict };
 
 function parseReserve(cdb: Buffer, ten: boolean): null | SenseFailure {
   if (ten) {
@@ -29,7 +51,9 @@ function reserveCommand(ten: boolean): AnyCommandSpec {
     allowedUnderReservation: false,
     parse: (cdb) => parseReserve(cdb, ten),
     async execute(_p, ctx) {
-      ctx.unit.reservation = ctx.nexus.id;
+      const crh = compatibleReservationHandling(ctx.unit.pr, ctx.nexus);
+      if (crh === 'conflict') return CONFLICT;
+      if (crh === 'spc2') ctx.unit.reservation = ctx.nexus.id;
       return { status: ScsiStatus.Good };
     },
   });
@@ -46,7 +70,9 @@ function releaseCommand(ten: boolean): AnyCommandSpec {
     allowedUnderReservation: true,
     parse: (cdb) => parseReserve(cdb, ten),
     async execute(_p, ctx) {
-      if (ctx.unit.reservation === ctx.nexus.id) ctx.unit.reservation = undefined;
+      const crh = compatibleReservationHandling(ctx.unit.pr, ctx.nexus);
+      if (crh === 'conflict') return CONFLICT;
+      if (crh === 'spc2' && ctx.unit.reservation === ctx.nexus.id) ctx.unit.reservation = undefined;
       return { status: ScsiStatus.Good };
     },
   });
