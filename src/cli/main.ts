@@ -26,6 +26,8 @@ Commands:
 Options for serve:
   -c, --config FILE       Configuration file (saveconfig.json format).
       --log-level LEVEL   error | warn | info | debug (default: config tsgt.log_level or info).
+      --state-dir DIR     Runtime state such as APTPL persistent reservations
+                          (default: $TSGT_HOME/state).
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -46,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     args = parseArgs({
       args: rest,
-      options: { config: { type: 'string', short: 'c' }, 'log-level': { type: 'string' } },
+      options: { config: { type: 'string', short: 'c' }, 'log-level': { type: 'string' }, 'state-dir': { type: 'string' } },
       strict: true,
       allowPositionals: false,
     });
@@ -54,16 +56,17 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tsgt serve: ${(err as Error).message}\n`);
     return 2;
   }
-  return serve(args.values.config, args.values['log-level']);
+  return serve(args.values.config, args.values['log-level'], args.values['state-dir']);
 }
 
-async function serve(configPath: string | undefined, logLevel: string | undefined): Promise<number> {
+async function serve(configPath: string | undefined, logLevel: string | undefined, stateDirOption: string | undefined): Promise<number> {
   let path: string;
   let firstRun = false;
+  const home = resolve(process.env.TSGT_HOME || join(homedir(), '.tsgt'));
+  const stateDir = resolve(stateDirOption ?? join(home, 'state'));
   if (configPath) {
     path = resolve(configPath);
   } else {
-    const home = resolve(process.env.TSGT_HOME || join(homedir(), '.tsgt'));
     path = join(home, 'saveconfig.json');
     if (!existsSync(path)) {
       await saveConfigFile(path, defaultConfig(home, hostname()));
@@ -92,7 +95,7 @@ async function serve(configPath: string | undefined, logLevel: string | undefine
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   try {
-    server = await startTarget(config, { logger, baseDir: dirname(path) });
+    server = await startTarget(config, { logger, baseDir: dirname(path), stateDir });
   } catch (err) {
     if (err instanceof TargetStartError) {
       process.stderr.write(`tsgt: cannot start:\n  ${err.message.replace(/\n/g, '\n  ')}\n`);

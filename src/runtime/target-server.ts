@@ -17,6 +17,8 @@ import { IscsiConnection, type ConnectionHooks, type SessionBinding } from '../i
 import type { ChapCredentials, LoginOutcome, LoginTarget } from '../iscsi/login/index.js';
 import type { SendTargetsEntry } from '../iscsi/text/index.js';
 import { TcpWire } from './tcp-wire.js';
+import { filePrStore } from './pr-store.js';
+import { join } from 'node:path';
 import { buildTpgRuntime, type TpgRuntime } from './tpg-runtime.js';
 import { formatTargetAddress, isWildcard, planListeners, portalMatches, unmapAddress, type ListenSpec } from './portals.js';
 import { SessionRegistry, sessionKey, type SessionRecord } from './session-registry.js';
@@ -29,6 +31,11 @@ export interface StartOptions {
   logger?: Logger;
   /** Directory that relative `dev` paths resolve against. */
   baseDir?: string;
+  /**
+   * Where persistent-reservation state with APTPL=1 is kept (one file per LU).
+   * Without it, PTPL_C is 0 and APTPL=1 is refused.
+   */
+  stateDir?: string;
 }
 
 export interface SessionInfo {
@@ -102,6 +109,9 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
         product: settings.product,
         revision: settings.revision,
         readOnly: so.plugin === 'block' ? so.readonly === true : false,
+        prStore: options.stateDir
+          ? filePrStore(join(options.stateDir, 'pr'), so.wwn ?? stableWwn(so.plugin, so.name), (m) => log.warn({ storage_object: so.name }, m))
+          : undefined,
       }),
     );
   }

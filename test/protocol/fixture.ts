@@ -24,9 +24,9 @@ export interface Started {
 }
 
 export async function startRamTarget(
-  o: { tpg?: Partial<TpgConfig>; parameters?: Record<string, string>; tsgt?: SaveConfig['tsgt']; sizeMiB?: number } = {},
+  o: { tpg?: Partial<TpgConfig>; parameters?: Record<string, string>; tsgt?: SaveConfig['tsgt']; sizeMiB?: number; stateDir?: string; port?: number } = {},
 ): Promise<Started> {
-  const port = await freePort();
+  const port = o.port ?? (await freePort());
   const config: SaveConfig = {
     storage_objects: [
       { plugin: 'ramdisk', name: 'ram0', size: (o.sizeMiB ?? 16) * 1024 * 1024, wwn: '0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0' },
@@ -52,6 +52,6 @@ export async function startRamTarget(
     fabric_modules: [],
     ...(o.tsgt ? { tsgt: o.tsgt } : {}),
   };
-  const server = await startTarget(config);
+  const server = await startTarget(config, { stateDir: o.stateDir });
   return { server, port, config };
 }
