@@ -9,6 +9,7 @@ import { tsgtSettings } from '../config/model.js';
 import { validateConfig } from '../config/validate.js';
 import type { ConfigError } from '../config/check.js';
 import { openStorageObject } from '../backstore/open.js';
+import { storageProvisioning } from '../config/resolve.js';
 import type { BlockDevice } from '../backstore/types.js';
 import { createLogicalUnit } from '../scsi/logical-unit.js';
 import { openNexus } from '../scsi/nexus.js';
@@ -91,7 +92,7 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
   for (const [i, so] of config.storage_objects.entries()) {
     let device: BlockDevice;
     try {
-      device = await openStorageObject(so, { baseDir: options.baseDir });
+      device = await openStorageObject(so, { baseDir: options.baseDir, onWarning: (m) => log.warn({ storage_object: so.name }, m) });
     } catch (err) {
       await closeDevices();
       const path = `storage_objects[${i}]`;
@@ -109,6 +110,7 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
         product: settings.product,
         revision: settings.revision,
         readOnly: so.plugin === 'block' ? so.readonly === true : false,
+        provisioning: storageProvisioning(so),
         prStore: options.stateDir
           ? filePrStore(join(options.stateDir, 'pr'), so.wwn ?? stableWwn(so.plugin, so.name), (m) => log.warn({ storage_object: so.name }, m))
           : undefined,
@@ -262,7 +264,14 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
             relativeTargetPortId: target.portalGroupTag,
             targetPortGroupId: target.portalGroupTag,
           };
-          nexus = openNexus(n, rt.lunView(outcome.initiatorName), { units: () => targetUnits.get(target.name) ?? [] });
+          nexus = openNexus(n, rt.lunView(outcome.initiatorName), {
+            units: () => targetUnits.get(target.name) ?? [],
+            // ALUA: one target port group per TPG that exports the LU, the same answer through every port.
+            targetPortGroups: (unit) =>
+              tpgs
+                .filter((t) => t.targetName === target.name && t.units.includes(unit))
+                .map((t) => ({ id: t.tag, relativePortIds: [t.tag] })),
+          });
         }
         const current = outcome.target?.name;
         return {
