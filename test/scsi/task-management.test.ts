@@ -85,15 +85,17 @@ test('ABORT TASK SET only touches the issuing nexus', async () => {
   assert.equal((await run(a, [0, 0, 0, 0, 0, 0])).status, 0);
 });
 
-test('LOGICAL UNIT RESET aborts everything and raises 29/03 on every other nexus', async () => {
+test('LOGICAL UNIT RESET aborts everything and raises 29/03 on every nexus, the issuer included', async () => {
   const { a, b } = await ready();
   const sb: AbortSignal[] = [];
   const tb = b.execute(request(cdb10(0x2a, 8, 1), { edtl: 512, direction: 'write', receiveData: stalledReceive(sb) }));
   await new Promise((r) => setImmediate(r));
   assert.equal(await a.taskManagement({ function: 'logical-unit-reset', lun: encodeLun(0) }), 'function-complete');
   assert.equal(await tb.outcome, ABORTED);
-  const ua = await run(b, [0, 0, 0, 0, 0, 0]);
-  assert.deepEqual([sense(ua).asc, sense(ua).ascq], [0x29, 0x03]);
+  for (const n of [a, b]) {
+    const ua = await run(n, [0, 0, 0, 0, 0, 0]);
+    assert.deepEqual([sense(ua).asc, sense(ua).ascq], [0x29, 0x03]);
+  }
   for (const n of [a, b]) assert.equal((await run(n, [0, 0, 0, 0, 0, 0])).status, 0);
   assert.equal(await a.taskManagement({ function: 'logical-unit-reset', lun: encodeLun(4) }), 'lun-does-not-exist');
 });

@@ -65,19 +65,25 @@ test('establish() honours its filter', () => {
   assert.equal(peek(s, 'b'), SenseReason.BusDeviceResetOccurred);
 });
 
-// SAM-5 §6.3: the reset UA goes to every I_T nexus but the one the TMF came in on.
-for (const [fn, ascq] of [
-  ['logical-unit-reset', 0x03],
-  ['target-warm-reset', 0x02],
-  ['target-cold-reset', 0x01],
+// SAM-5 §7.7: a LOGICAL UNIT RESET's UA reaches every I_T nexus, the issuer's
+// too (LIO; libiscsi's MultipathIO.Reset checks each path). Target resets
+// spare the issuer, which learns of them from the TMF response.
+for (const [fn, ascq, issuerToo] of [
+  ['logical-unit-reset', 0x03, true],
+  ['target-warm-reset', 0x02, false],
+  ['target-cold-reset', 0x01, false],
 ] as const) {
-  test(`${fn}: unit attention 29/${ascq.toString(16).padStart(2, '0')} for the other nexuses only`, async () => {
+  test(`${fn}: unit attention 29/${ascq.toString(16).padStart(2, '0')} for ${issuerToo ? 'every nexus' : 'the other nexuses only'}`, async () => {
     const f = fixture();
     const a = f.open('a');
     const b = f.open('b');
     const c = f.open('c');
     assert.equal((await run(a, TUR)).status, 0);
     assert.equal(await a.taskManagement({ function: fn, lun: encodeLun(0) }), 'function-complete');
+    if (issuerToo) {
+      const r = await run(a, TUR);
+      assert.deepEqual([r.status, sense(r).asc, sense(r).ascq], [2, 0x29, ascq]);
+    }
     assert.equal((await run(a, TUR)).status, 0);
     for (const n of [b, c]) {
       const r = await run(n, TUR);
