@@ -104,6 +104,8 @@ struct bench;
 struct slot {
 	struct session *s;
 	unsigned char *buf;
+	/* libiscsi keeps a pointer to the iovec until the task completes. */
+	struct scsi_iovec iov;
 	uint64_t t_submit;
 	int busy;
 };
@@ -151,6 +153,13 @@ static uint64_t xorshift(uint64_t *s)
 	x ^= x << 17;
 	*s = x;
 	return x;
+}
+
+/* Phase markers let the caller sample the target's CPU time at the window edges. */
+static void mark(const char *what)
+{
+	printf("%s\n", what);
+	fflush(stdout);
 }
 
 static void note_error(struct bench *b, const char *fmt, const char *detail)
@@ -211,17 +220,18 @@ static int submit(struct slot *sl)
 {
 	struct session *s = sl->s;
 	struct bench *b = s->b;
-	struct scsi_iovec iov = { .iov_base = sl->buf, .iov_len = b->bs };
 	uint64_t lba = next_lba(s);
 	struct scsi_task *task;
 
+	sl->iov.iov_base = sl->buf;
+	sl->iov.iov_len = b->bs;
 	sl->t_submit = now_ns();
 	if (b->is_write)
 		task = iscsi_write16_iov_task(s->iscsi, b->lun, lba, NULL, b->bs, (int)b->block_len,
-					      0, 0, 0, 0, 0, on_done, sl, &iov, 1);
+					      0, 0, 0, 0, 0, on_done, sl, &sl->iov, 1);
 	else
 		task = iscsi_read16_iov_task(s->iscsi, b->lun, lba, b->bs, (int)b->block_len,
-					     0, 0, 0, 0, 0, on_done, sl, &iov, 1);
+					     0, 0, 0, 0, 0, on_done, sl, &sl->iov, 1);
 	if (task == NULL) {
 		note_error(b, "submit failed: %s", iscsi_get_error(s->iscsi));
 		s->dead = 1;
@@ -380,6 +390,7 @@ int main(int argc, char **argv)
 	if (b.phase == MEASURE) {
 		t_measure_real = t0;
 		getrusage(RUSAGE_SELF, &ru0);
+		mark("#measure-start");
 	}
 	b.last_progress = t0;
 	for (int i = 0; i < b.nsess; i++)
@@ -393,11 +404,13 @@ int main(int argc, char **argv)
 			b.phase = MEASURE;
 			t_measure_real = t;
 			getrusage(RUSAGE_SELF, &ru0);
+			mark("#measure-start");
 		}
 		if (b.phase == MEASURE && t >= t_end) {
 			b.phase = DRAIN;
 			t_end_real = t;
 			getrusage(RUSAGE_SELF, &ru1);
+			mark("#measure-end");
 		}
 		int inflight = 0, live = 0;
 		for (int i = 0; i < b.nsess; i++) {
@@ -416,6 +429,7 @@ int main(int argc, char **argv)
 				b.phase = DRAIN;
 				t_end_real = t;
 				getrusage(RUSAGE_SELF, &ru1);
+				mark("#measure-end");
 			}
 			break;
 		}

@@ -92,6 +92,9 @@ for b in "${BINS[@]}"; do copy_with_libs "$b"; done
 # mkfs.ext4 is mke2fs under another name; the name selects the ext4 profile.
 MKE2FS=${BINS[3]}
 ln -sf "$(basename "$MKE2FS")" "$STAGE$(dirname "$MKE2FS")/mkfs.ext4"
+# iscsid only answers iscsiadm when getpwuid() knows the peer's uid.
+echo 'root:x:0:0:root:/:/bin/sh' >"$STAGE/etc/passwd"
+echo 'root:x:0:' >"$STAGE/etc/group"
 [ -f /etc/mke2fs.conf ] && cp /etc/mke2fs.conf "$STAGE/etc/mke2fs.conf"
 
 cp "$HERE/init.sh" "$STAGE/init"

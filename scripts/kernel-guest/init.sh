@@ -7,8 +7,9 @@
 #   TSGT-RESULT PASS | TSGT-RESULT FAIL <why>
 # Parameters come from the kernel command line (tsgt.<key>=<value>):
 #   mode       iscsiadm (iscsid + discovery + node login/logout) | iscsistart
-#   portal     target IPv4 address (10.0.2.2 = the host's loopback under qemu user networking)
-#   port       target TCP port
+#   portal     target IPv4 address (default 10.0.2.100: qemu's guestfwd relays
+#              it to tsgt on the host's loopback; nothing else is reachable)
+#   port       target TCP port (default 3260)
 #   target     target IQN;  initiator  this guest's IQN
 #   user secret      one-way CHAP (the target authenticates us)
 #   tuser tsecret    mutual CHAP (we authenticate the target), optional
@@ -39,7 +40,7 @@ fail() {
   finish
 }
 
-MODE=iscsiadm PORTAL=10.0.2.2 PORT=3260 TARGET='' INITIATOR='' USER='' SECRET=''
+MODE=iscsiadm PORTAL=10.0.2.100 PORT=3260 TARGET='' INITIATOR='' USER='' SECRET=''
 TUSER='' TSECRET='' DUSER='' DSECRET='' DIGEST=None NONCE=none BIGMB=16
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
@@ -98,8 +99,8 @@ wait_no_disk() {
   return 0
 }
 
-# --- iscsiadm mode: iscsid + SendTargets discovery + node records ---------
-start_iscsid() {
+# --- iscsid + iscsiadm: SendTargets discovery, node records, logout -------
+write_iscsid_conf() {
   mkdir -p /etc/iscsi/nodes /etc/iscsi/send_targets /etc/iscsi/ifaces /run/lock/iscsi /var/lib/iscsi
   echo "InitiatorName=$INITIATOR" >/etc/iscsi/initiatorname.iscsi
   {
@@ -125,35 +126,72 @@ start_iscsid() {
     echo "node.conn[0].timeo.noop_out_interval = 5"
     echo "node.conn[0].timeo.noop_out_timeout = 5"
   } >/etc/iscsi/iscsid.conf
+}
+start_iscsid() {
+  write_iscsid_conf
   iscsid || fail "iscsid did not start"
+  # iscsiadm exits 20 (ISCSI_ERR_ISCSID_NOTCONN) until iscsid listens.
+  i=0
+  while :; do
+    iscsiadm -m session >/dev/null 2>&1
+    [ $? -ne 20 ] && break
+    i=$((i + 1))
+    [ "$i" -gt 50 ] && fail "iscsid does not answer"
+    sleep 0.1
+  done
+}
+no_session_left() {
+  # 21 = ISCSI_ERR_NO_OBJS_FOUND
+  iscsiadm -m session >/dev/null 2>&1
+  [ $? -eq 21 ]
 }
 
-ADM_NODE="-m node -T $TARGET -p $PORTAL:$PORT,1"
+NODE="-m node -T $TARGET -p $PORTAL:$PORT,1"
 adm_login() {
-  iscsiadm $ADM_NODE --login || return 1
+  iscsiadm $NODE --login
 }
 adm_logout() {
-  iscsiadm $ADM_NODE --logout || return 1
-  # 21 = ISCSI_ERR_NO_OBJS_FOUND: no session left
-  iscsiadm -m session >/dev/null 2>&1
-  [ $? -eq 21 ] || return 1
+  iscsiadm $NODE --logout && no_session_left
 }
 
-# --- iscsistart mode: the boot-time initiator (no iscsid, no discovery) ---
+# --- iscsistart: the boot-time initiator (no iscsid, no discovery) -------
 istart_login() {
   set -- -i "$INITIATOR" -t "$TARGET" -g 1 -a "$PORTAL" -p "$PORT" -u "$USER" -w "$SECRET" \
     -P "node.conn[0].iscsi.HeaderDigest=$DIGEST" -P "node.conn[0].iscsi.DataDigest=$DIGEST"
   [ -n "$TUSER" ] && set -- "$@" -U "$TUSER" -W "$TSECRET"
   iscsistart "$@"
 }
+# As after an iSCSI root boot: iscsid starts, adopts the kernel session that
+# iscsistart made, and logs it out. The adoption briefly restarts the
+# connection inside open-iscsi, so logout is retried until it takes.
+istart_logout() {
+  start_iscsid
+  i=0
+  until iscsiadm -m session -u >/dev/null 2>&1; do
+    i=$((i + 1))
+    [ "$i" -gt 20 ] && return 1
+    sleep 1
+  done
+  no_session_left
+}
 
-login() {
+do_login() {
   case "$MODE" in
     iscsiadm) adm_login ;;
     iscsistart) istart_login ;;
-    *) fail "unknown tsgt.mode $MODE" ;;
   esac
 }
+do_logout() {
+  case "$MODE" in
+    iscsiadm) adm_logout ;;
+    iscsistart) istart_logout ;;
+  esac
+}
+
+case "$MODE" in
+  iscsiadm | iscsistart) ;;
+  *) fail "unknown tsgt.mode $MODE" ;;
+esac
 
 if [ "$MODE" = iscsiadm ]; then
   start_iscsid
@@ -163,11 +201,33 @@ if [ "$MODE" = iscsiadm ]; then
   echo "$out" | grep -q " $TARGET\$" || fail "discovery did not list $TARGET"
   step discovery ok
   # SendTargets reports the target's own portal (the host's 127.0.0.1); the
-  # guest reaches it through qemu at $PORTAL, so the node record is made by hand.
+  # guest reaches it through qemu at $PORTAL, so the node record is made by hand
+  # (discovery ran with -o nonpersistent and stored none).
   iscsiadm -m node -o new -T "$TARGET" -p "$PORTAL:$PORT,1" >/dev/null || fail "iscsiadm -m node -o new"
+  # A wrong CHAP secret must be refused (and open-iscsi gives up at once on
+  # an authentication failure, RFC 7143 §11.13.5 status 0x0201).
+  iscsiadm $NODE -o update -n node.session.auth.password -v WrongSecret0000 || fail "iscsiadm -o update"
+  iscsiadm $NODE --login >/tmp/badchap.out 2>&1
+  rc=$?
+  # 24 = ISCSI_ERR_LOGIN_AUTH_FAILED: the target answered "authentication failure"
+  [ "$rc" -eq 24 ] || { cat /tmp/badchap.out; fail "login with a wrong CHAP secret: iscsiadm exit $rc, want 24"; }
+  no_session_left || fail "a session exists after the refused login"
+  iscsiadm $NODE -o update -n node.session.auth.password -v "$SECRET" || fail "iscsiadm -o update"
+  step badchap ok
+  if [ -n "$TUSER" ]; then
+    # Mutual CHAP: a target that cannot prove the secret we expect is refused by us.
+    iscsiadm $NODE -o update -n node.session.auth.password_in -v WrongTarget0000 || fail "iscsiadm -o update"
+    iscsiadm $NODE --login >/tmp/badchap.out 2>&1
+    rc=$?
+    # 19 = ISCSI_ERR_FATAL_LOGIN: iscsid gave up on the target's CHAP_R
+    [ "$rc" -eq 19 ] || { cat /tmp/badchap.out; fail "login expecting another target secret: iscsiadm exit $rc, want 19"; }
+    no_session_left || fail "a session exists after the refused mutual CHAP"
+    iscsiadm $NODE -o update -n node.session.auth.password_in -v "$TSECRET" || fail "iscsiadm -o update"
+    step badmutual ok
+  fi
 fi
 
-login || fail "login to $TARGET at $PORTAL:$PORT"
+do_login || fail "login to $TARGET at $PORTAL:$PORT"
 wait_disk || fail "$DISK did not appear after login"
 step login ok "$(cat /sys/block/sda/device/vendor 2>/dev/null | tr -d ' ')"
 SIZE=$(blockdev --getsize64 "$DISK")
@@ -192,17 +252,22 @@ echo "$SUM" >/mnt/big.sha256
 sync || fail "sync"
 step write ok "sha256=$SUM"
 
+echo "DBG t=$(cut -d' ' -f1 /proc/uptime) umount start"
 umount /mnt || fail "umount"
+echo "DBG t=$(cut -d' ' -f1 /proc/uptime) umount done"
 step umount ok
 
 # Nothing cached in the guest may stand in for the target from here on.
 forget_cache() {
+  echo "DBG t=$(cut -d' ' -f1 /proc/uptime) flushbufs"
   blockdev --flushbufs "$DISK" 2>/dev/null
+  echo "DBG t=$(cut -d' ' -f1 /proc/uptime) drop"
   echo 3 >/proc/sys/vm/drop_caches
+  echo "DBG t=$(cut -d' ' -f1 /proc/uptime) dropped"
 }
 
 if [ "$MODE" = iscsiadm ]; then
-  adm_logout || fail "logout"
+  do_logout || fail "logout"
   wait_no_disk || fail "$DISK still present after logout"
   step logout ok
   adm_login || fail "second login"
@@ -213,6 +278,7 @@ forget_cache
 
 e2fsck -fn "$DISK" >/tmp/fsck.out 2>&1
 rc=$?
+echo "DBG t=$(cut -d' ' -f1 /proc/uptime) fsck done"
 [ "$rc" -eq 0 ] || { cat /tmp/fsck.out; fail "e2fsck -fn exit $rc"; }
 step fsck ok
 
@@ -232,11 +298,9 @@ step read ok "sha256=$SUM2"
 umount /mnt || fail "final umount"
 step umount2 ok
 
-if [ "$MODE" = iscsiadm ]; then
-  adm_logout || fail "final logout"
-  wait_no_disk || fail "$DISK still present after the final logout"
-  step logout2 ok
-fi
+do_logout || fail "final logout"
+wait_no_disk || fail "$DISK still present after the final logout"
+step logout2 ok
 
 echo "TSGT-RESULT PASS"
 finish

@@ -5,7 +5,12 @@
 // the device's sysfs directory, whose `size` is always in 512-byte sectors
 // (whatever the logical block size) and whose queue/logical_block_size is
 // the sector size. Partitions have no queue/ directory: their parent disk's
-// is used.
+// is used. With the native addon, BLKGETSIZE64 on the open descriptor gives
+// the size directly (sysfs stays the source of the logical block size), and
+// deallocation is BLKDISCARD when queue/discard_max_bytes says the device
+// discards; writeZeroes is BLKZEROOUT (the kernel writes zeros itself where
+// the device has no write-zeroes command). Discarded blocks read back
+// whatever the device returns, so such a device does not claim LBPRZ.
 
 import * as fs from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
@@ -13,10 +18,16 @@ import { dirname, join } from 'node:path';
 import type { BlockDevice } from './types.js';
 import { BackstoreOpenError, errnoCode } from './errors.js';
 import { type FdOps, closeFd, fdBlockDevice, openFd } from './fdio.js';
+import type { FdProvisioningOptions } from './fd-provisioning.js';
+import { loadNativeBlockIo, type NativeBlockIo } from '../native/blockio.js';
 
 export interface BlockGeometry {
   sizeBytes: number;
   logicalBlockSize: number;
+  /** queue/discard_max_bytes > 0: the device accepts discards (BLKDISCARD). */
+  discard?: boolean;
+  /** queue/discard_granularity in bytes (0: unknown). */
+  discardGranularity?: number;
 }
 
 export interface BlockOptions {
@@ -39,6 +50,8 @@ export interface BlockEnvironment {
    */
   geometry?: BlockGeometry;
   ops?: FdOps;
+  /** Provisioning calls: default the native addon when it loads; null: none. */
+  native?: NativeBlockIo | null;
 }
 
 /** Linux dev_t → major/minor (glibc gnu_dev_major/gnu_dev_minor encoding). */
@@ -58,15 +71,20 @@ async function readNumber(path: string): Promise<number> {
 export async function resolveBlockGeometry(major: number, minor: number, sysfsRoot = '/sys'): Promise<BlockGeometry> {
   const dir = await realpath(join(sysfsRoot, 'dev', 'block', `${major}:${minor}`));
   const sectors = await readNumber(join(dir, 'size'));
+  let queue = join(dir, 'queue');
   let logicalBlockSize: number;
   try {
-    logicalBlockSize = await readNumber(join(dir, 'queue', 'logical_block_size'));
+    logicalBlockSize = await readNumber(join(queue, 'logical_block_size'));
   } catch (e) {
     if (errnoCode(e) !== 'ENOENT') throw e;
     // A partition: the queue belongs to the whole disk, its parent directory.
-    logicalBlockSize = await readNumber(join(dirname(dir), 'queue', 'logical_block_size'));
+    queue = join(dirname(dir), 'queue');
+    logicalBlockSize = await readNumber(join(queue, 'logical_block_size'));
   }
-  return { sizeBytes: sectors * 512, logicalBlockSize };
+  const optional = (name: string) => readNumber(join(queue, name)).catch(() => 0);
+  const discardMax = await optional('discard_max_bytes');
+  const discardGranularity = await optional('discard_granularity');
+  return { sizeBytes: sectors * 512, logicalBlockSize, discard: discardMax > 0, discardGranularity };
 }
 
 export async function openBlock(cfg: BlockOptions, env: BlockEnvironment = {}): Promise<BlockDevice> {
@@ -98,10 +116,8 @@ export async function openBlock(cfg: BlockOptions, env: BlockEnvironment = {}): 
   if (blockSize < geometry.logicalBlockSize) {
     fail(`block_size ${blockSize} is smaller than the device's logical block size ${geometry.logicalBlockSize}`);
   }
-  const blockCount = Math.floor(geometry.sizeBytes / blockSize);
-  if (blockCount === 0) fail(`is ${geometry.sizeBytes} bytes, smaller than one ${blockSize}-byte block`);
-
   const readOnly = cfg.readOnly === true;
+  const io = env.native === undefined ? loadNativeBlockIo().io : env.native ?? undefined;
   const C = fs.constants;
   const excl = st.isBlockDevice() && cfg.exclusive !== false ? C.O_EXCL : 0;
   const fds: number[] = [];
@@ -111,6 +127,17 @@ export async function openBlock(cfg: BlockOptions, env: BlockEnvironment = {}): 
     // The second descriptor is opened without O_EXCL: the exclusive claim is already ours.
     const syncFd = readOnly ? undefined : await openFd(cfg.dev, C.O_RDWR | C.O_DSYNC);
     if (syncFd !== undefined) fds.push(syncFd);
+    let sizeBytes = geometry.sizeBytes;
+    if (io && st.isBlockDevice()) {
+      // BLKGETSIZE64 is the kernel's own answer; sysfs is the fallback.
+      sizeBytes = await io.blockDeviceSize(fd).catch(() => sizeBytes);
+    }
+    const blockCount = Math.floor(sizeBytes / blockSize);
+    if (blockCount === 0) fail(`is ${sizeBytes} bytes, smaller than one ${blockSize}-byte block`);
+    const granularity = (geometry.discardGranularity ?? 0) > blockSize ? Math.floor((geometry.discardGranularity ?? 0) / blockSize) : undefined;
+    const provisioning: FdProvisioningOptions | undefined = io
+      ? { io, kind: 'block', unmap: geometry.discard === true, unmapZeroes: false, granularity }
+      : undefined;
     return fdBlockDevice({
       fd,
       syncFd,
@@ -120,9 +147,11 @@ export async function openBlock(cfg: BlockOptions, env: BlockEnvironment = {}): 
       writeCache: !readOnly && cfg.write_back === true,
       label: what,
       ops: env.ops,
+      provisioning,
     });
   } catch (e) {
     await Promise.all(fds.map((fd) => closeFd(fd).catch(() => undefined)));
+    if (e instanceof BackstoreOpenError) throw e;
     const code = errnoCode(e);
     return fail(code === 'EBUSY' ? 'is in use (mounted or claimed); set exclusive false to share it' : `cannot open: ${code ?? String(e)}`, e);
   }

@@ -12,6 +12,7 @@
 import * as fs from 'node:fs';
 import { promisify } from 'node:util';
 import { BackstoreIoError, type BlockDevice, type WriteOptions } from './types.js';
+import { fdProvisioning, type FdProvisioningOptions } from './fd-provisioning.js';
 
 // Raw descriptors (not FileHandle): the device uses the callback API and owns closing them.
 export const openFd = promisify(fs.open);
@@ -46,6 +47,12 @@ export interface FdDeviceOptions {
   /** Names the device in error messages, e.g. "fileio disk0 (/var/lib/tsgt/disk0.img)". */
   label: string;
   ops?: FdOps;
+  /**
+   * Deallocation, cheap zeroing and allocation reporting through the native
+   * addon (fd-provisioning.ts). Without it writeZeroes writes zeros and the
+   * device has no unmap or lbaStatus.
+   */
+  provisioning?: FdProvisioningOptions;
 }
 
 /** Largest zero-filled run written per writev by writeZeroes. */
@@ -152,28 +159,47 @@ export function fdBlockDevice(o: FdDeviceOptions): BlockDevice {
     if (readOnly) throw ioError('write', lba, 'device is read-only');
   }
 
+  /** Write zero buffers over the range; the caller tracks the operation. */
+  async function writeZeroBuffers(lba: number, blocks: number): Promise<void> {
+    zeros ??= Buffer.alloc(Math.min(ZERO_CHUNK, Math.max(blockSize, blocks * blockSize)));
+    const z = zeros;
+    let remaining = blocks * blockSize;
+    let at = lba;
+    while (remaining > 0) {
+      const iov: Buffer[] = [];
+      let len = 0;
+      while (remaining - len > 0 && iov.length < MAX_IOV) {
+        const piece = Math.min(z.length, remaining - len);
+        iov.push(piece === z.length ? z : z.subarray(0, piece));
+        len += piece;
+      }
+      await writevAt(writeFd(), at, iov);
+      remaining -= len;
+      at += len / blockSize;
+    }
+  }
+
   async function writeZeroesImpl(lba: number, blocks: number): Promise<void> {
     checkRange(dev, lba, blocks);
     refuseReadOnly(lba);
-    zeros ??= Buffer.alloc(Math.min(ZERO_CHUNK, Math.max(blockSize, blocks * blockSize)));
-    const z = zeros;
-    await track('write', lba, async () => {
-      let remaining = blocks * blockSize;
-      let at = lba;
-      while (remaining > 0) {
-        const iov: Buffer[] = [];
-        let len = 0;
-        while (remaining - len > 0 && iov.length < MAX_IOV) {
-          const piece = Math.min(z.length, remaining - len);
-          iov.push(piece === z.length ? z : z.subarray(0, piece));
-          len += piece;
-        }
-        await writevAt(writeFd(), at, iov);
-        remaining -= len;
-        at += len / blockSize;
-      }
-    });
+    await track('write', lba, () => writeZeroBuffers(lba, blocks));
   }
+
+  // Thin provisioning members (unmap, writeZeroes via fallocate/ioctl, lbaStatus), when the opener enabled them.
+  const thin = o.provisioning
+    ? fdProvisioning(o.provisioning, {
+        fd: o.fd,
+        blockSize,
+        blockCount,
+        readOnly,
+        writeCache: o.writeCache,
+        label,
+        checkRange: (lba, blocks) => checkRange(dev, lba, blocks),
+        track,
+        sync: syncData,
+        writeZeroBuffers,
+      })
+    : undefined;
 
   const dev: BlockDevice = {
     blockSize,
@@ -206,8 +232,9 @@ export function fdBlockDevice(o: FdDeviceOptions): BlockDevice {
       await track('flush', 0, () => syncData(0));
     },
 
-    // No unmap: Node cannot punch holes (fallocate), and zero-filling is not deallocation.
+    // Without the native addon there is no unmap: zero-filling is not deallocation.
     writeZeroes: (lba, blocks) => writeZeroesImpl(lba, blocks),
+    ...thin,
 
     close() {
       closing ??= (async () => {

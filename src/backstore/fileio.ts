@@ -4,6 +4,12 @@
 // FileIOStorageObject does), a shorter one is extended sparse, and with no
 // size the file's own size is used. The device is `size` bytes even when the
 // file is longer; reads beyond the file's end return zeros.
+//
+// With the native addon (src/native/blockio.ts) the device can deallocate:
+// unmap punches holes (fallocate PUNCH_HOLE|KEEP_SIZE, probed at open past
+// the end of the file, where it cannot touch data), writeZeroes uses
+// ZERO_RANGE and lbaStatus walks SEEK_DATA/SEEK_HOLE. Whether a LUN offers
+// this to initiators is the storage object's emulate_tpu/emulate_tpws.
 
 import * as fs from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
@@ -12,6 +18,8 @@ import { dirname } from 'node:path';
 import type { BlockDevice } from './types.js';
 import { BackstoreOpenError, errnoCode } from './errors.js';
 import { type FdOps, closeFd, fdBlockDevice, openFd } from './fdio.js';
+import type { FdProvisioningOptions } from './fd-provisioning.js';
+import { isUnsupported, loadNativeBlockIo, type NativeBlockIo } from '../native/blockio.js';
 
 const fstat = promisify(fs.fstat);
 const ftruncate = promisify(fs.ftruncate);
@@ -29,6 +37,27 @@ export interface FileioOptions {
   name?: string;
   /** Test hook: the fs calls the device makes after open. */
   ops?: FdOps;
+  /** Provisioning calls: default the native addon when it loads; null: none (the portable fallback). */
+  native?: NativeBlockIo | null;
+}
+
+/** Whether hole punching works on this file's file system, and its block size (the useful unmap unit). */
+async function probeFileProvisioning(io: NativeBlockIo, fd: number, blockSize: number, readOnly: boolean): Promise<FdProvisioningOptions> {
+  const st = await fstat(fd);
+  const fsBlock = st.blksize > 0 ? st.blksize : 4096;
+  const granularity = fsBlock > blockSize && fsBlock % blockSize === 0 ? fsBlock / blockSize : 1;
+  let unmap = false;
+  if (!readOnly) {
+    // Past the end of the file with KEEP_SIZE: a no-op where supported, EOPNOTSUPP where not.
+    const beyond = Math.ceil((st.size + 1) / fsBlock) * fsBlock;
+    try {
+      await io.punchHole(fd, beyond, fsBlock);
+      unmap = true;
+    } catch (e) {
+      if (!isUnsupported(e)) throw e;
+    }
+  }
+  return { io, kind: 'file', unmap, unmapZeroes: true, granularity };
 }
 
 /** Rejects with BackstoreOpenError when the file cannot be used. */
@@ -81,6 +110,8 @@ export async function openFileio(cfg: FileioOptions): Promise<BlockDevice> {
       syncFd = await openFd(cfg.dev, C.O_RDWR | C.O_DSYNC);
       fds.push(syncFd);
     }
+    const io = cfg.native === undefined ? loadNativeBlockIo().io : cfg.native ?? undefined;
+    const provisioning = io ? await probeFileProvisioning(io, fd, cfg.blockSize, readOnly) : undefined;
     return fdBlockDevice({
       fd,
       syncFd,
@@ -90,6 +121,7 @@ export async function openFileio(cfg: FileioOptions): Promise<BlockDevice> {
       writeCache: !readOnly && cfg.write_back,
       label: what,
       ops: cfg.ops,
+      provisioning,
     });
   } catch (e) {
     await Promise.all(fds.map((fd) => closeFd(fd).catch(() => undefined)));

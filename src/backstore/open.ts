@@ -3,6 +3,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { StorageObjectConfig } from '../config/model.js';
 import { blockSizeOf } from '../config/attributes.js';
+import { wantsThinProvisioning } from '../config/resolve.js';
+import { loadNativeBlockIo, type NativeBlockIo } from '../native/blockio.js';
 import type { BlockDevice } from './types.js';
 import { BackstoreOpenError } from './errors.js';
 import { openFileio } from './fileio.js';
@@ -18,16 +20,47 @@ export interface OpenStorageOptions {
   path?: string;
   /** Block backstore environment (sysfs root); tests only. */
   block?: BlockEnvironment;
+  /** Provisioning calls for fileio/block: default the native addon; null: none (tests of the fallback). */
+  native?: NativeBlockIo | null;
+  /**
+   * Told when the storage object asks for thin provisioning (emulate_tpu /
+   * emulate_tpws) that the device cannot give; the LUN is then fully provisioned.
+   */
+  onWarning?: (message: string) => void;
+}
+
+/** Why a device that was asked to be thin is not. */
+function thinUnavailable(so: StorageObjectConfig, device: BlockDevice, native: NativeBlockIo | null | undefined): string | undefined {
+  if (!wantsThinProvisioning(so) || device.unmap !== undefined) return undefined;
+  const base = `storage object '${so.name}' has emulate_tpu/emulate_tpws set but is presented fully provisioned`;
+  if (so.plugin === 'ramdisk') return undefined;
+  if (device.readOnly) return `${base}: it is read-only`;
+  if (native === null) return `${base}: provisioning calls disabled`;
+  if (native === undefined) {
+    const load = loadNativeBlockIo();
+    if (load.io === undefined) return `${base}: ${load.error ?? 'native addon unavailable'}`;
+  }
+  return so.plugin === 'block'
+    ? `${base}: the device does not accept discards (queue/discard_max_bytes is 0)`
+    : `${base}: its file system cannot punch holes (fallocate PUNCH_HOLE unsupported)`;
 }
 
 /** Rejects with BackstoreOpenError naming the storage object. */
 export async function openStorageObject(so: StorageObjectConfig, options: OpenStorageOptions = {}): Promise<BlockDevice> {
+  const device = await openDevice(so, options);
+  const why = thinUnavailable(so, device, options.native);
+  if (why !== undefined) options.onWarning?.(why);
+  return device;
+}
+
+async function openDevice(so: StorageObjectConfig, options: OpenStorageOptions): Promise<BlockDevice> {
   const blockSize = blockSizeOf(so.attributes);
   const dev = (p: string) => (isAbsolute(p) || !options.baseDir ? p : resolve(options.baseDir, p));
+  const native = options.native;
   try {
     switch (so.plugin) {
       case 'fileio':
-        return await openFileio({ dev: dev(so.dev), size: so.size, write_back: so.write_back ?? false, blockSize, name: so.name });
+        return await openFileio({ dev: dev(so.dev), size: so.size, write_back: so.write_back ?? false, blockSize, name: so.name, native });
       case 'block':
         return await openBlock(
           {
@@ -38,7 +71,7 @@ export async function openStorageObject(so: StorageObjectConfig, options: OpenSt
             blockSize: so.attributes?.block_size === undefined ? undefined : blockSize,
             name: so.name,
           },
-          options.block,
+          native === undefined ? options.block : { ...options.block, native },
         );
       case 'ramdisk':
         return await openRamdisk({ size: so.size, blockSize, nullio: so.nullio, name: so.name });

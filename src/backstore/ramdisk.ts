@@ -2,9 +2,10 @@
 // first write, so a large ramdisk costs only what was written. Unallocated
 // chunks read as zeros without being allocated; unmap and writeZeroes free
 // every chunk they cover completely. `nullio` (rd_mcp's rd_nullio) reads
-// zeros and discards writes.
+// zeros and discards writes. lbaStatus reports the chunk map: a block is
+// mapped when its chunk is allocated (nullio allocates nothing).
 
-import { BackstoreIoError, type BlockDevice, type BlockRange } from './types.js';
+import { BackstoreIoError, type BlockDevice, type BlockRange, type LbaExtent } from './types.js';
 import { BackstoreOpenError } from './errors.js';
 import { checkRange, totalLength } from './fdio.js';
 
@@ -24,6 +25,9 @@ export interface RamdiskDevice extends BlockDevice {
   readonly chunkSize: number;
   unmap(ranges: readonly BlockRange[]): Promise<void>;
   writeZeroes(lba: number, blocks: number): Promise<void>;
+  lbaStatus(lba: number, blocks: number, maxExtents?: number): Promise<LbaExtent[]>;
+  readonly unmapZeroes: true;
+  readonly unmapGranularity: number;
 }
 
 const DEFAULT_CHUNK = 1 << 20;
@@ -77,6 +81,8 @@ export async function openRamdisk(cfg: RamdiskOptions): Promise<RamdiskDevice> {
     // Memory is the medium: nothing is volatile beyond it, so no cache to flush.
     writeCache: false,
     chunkSize,
+    unmapZeroes: true,
+    unmapGranularity: chunkSize / blockSize,
     get allocatedChunks() {
       return chunks.size;
     },
@@ -133,6 +139,26 @@ export async function openRamdisk(cfg: RamdiskOptions): Promise<RamdiskDevice> {
       checkRange(dev, lba, blocks);
       alive('write', lba);
       if (!nullio) zeroRange(lba, blocks);
+    },
+
+    async lbaStatus(lba, blocks, maxExtents) {
+      checkRange(dev, lba, blocks);
+      alive('read', lba);
+      const limit = maxExtents !== undefined && maxExtents >= 1 ? Math.floor(maxExtents) : Number.MAX_SAFE_INTEGER;
+      const perChunk = chunkSize / blockSize;
+      const end = lba + blocks;
+      const out: LbaExtent[] = [];
+      for (let at = lba; at < end; ) {
+        const index = Math.floor(at / perChunk);
+        const next = Math.min(end, (index + 1) * perChunk);
+        const mapped = chunks.has(index);
+        const last = out[out.length - 1];
+        if (last !== undefined && last.mapped === mapped) last.blocks += next - at;
+        else if (out.length >= limit) break;
+        else out.push({ lba: at, blocks: next - at, mapped });
+        at = next;
+      }
+      return out;
     },
 
     async close() {

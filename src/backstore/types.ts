@@ -9,6 +9,14 @@ export interface BlockRange {
   blocks: number;
 }
 
+/** One run of blocks with the same provisioning state (GET LBA STATUS, SBC-3 §5.7). */
+export interface LbaExtent {
+  lba: number;
+  blocks: number;
+  /** true: storage is allocated; false: deallocated (a hole) — reads return zeros when `unmapZeroes`. */
+  mapped: boolean;
+}
+
 export interface WriteOptions {
   /** Force Unit Access: the data is durable before the promise resolves. */
   fua?: boolean;
@@ -29,8 +37,20 @@ export interface BlockDevice {
   write(lba: number, data: readonly Buffer[], options?: WriteOptions): Promise<void>;
   /** Make all completed writes durable. */
   flush(): Promise<void>;
+  /** Deallocate (thin provisioning). Present only when the device really frees storage. */
   unmap?(ranges: readonly BlockRange[]): Promise<void>;
+  /** Make the range read as zeros (may be cheaper than writing them; the blocks stay mapped where the medium allows). */
   writeZeroes?(lba: number, blocks: number): Promise<void>;
+  /**
+   * Provisioning state of [lba, lba+blocks), in order, contiguous, starting at
+   * `lba`. With `maxExtents` the walk may stop early: the extents then cover a
+   * prefix of the range. Absent: every block is mapped.
+   */
+  lbaStatus?(lba: number, blocks: number, maxExtents?: number): Promise<LbaExtent[]>;
+  /** LBPRZ: deallocated blocks read as zeros (true for punched holes and ramdisk chunks). */
+  readonly unmapZeroes?: boolean;
+  /** Preferred unmap unit in blocks (file system block or ramdisk chunk); unmapping less only zeroes. */
+  readonly unmapGranularity?: number;
   close(): Promise<void>;
 }
 

@@ -52,6 +52,9 @@ export const STORAGE_ATTRIBUTES: Readonly<Record<string, AttrSpec>> = Object.fre
   unmap_granularity_alignment: UINT,
   max_write_same_len: UINT,
   optimal_sectors: UINT,
+  // tsgt extensions (rtslib keeps attributes it does not know; LIO has no removable media on fileio/block).
+  removable: BOOL,
+  sanitize_mib_per_sec: UINT,
 });
 
 export const TPG_ATTRIBUTES: Readonly<Record<string, AttrSpec>> = Object.freeze({

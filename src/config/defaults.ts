@@ -1,6 +1,9 @@
 // The configuration tsgt writes on first start: one target on loopback with
 // one 1 GiB sparse fileio disk, open to any initiator (LIO demo mode), like
-// a fresh `targetcli /iscsi create` plus `luns/ create`.
+// a fresh `targetcli /iscsi create` plus `luns/ create`. The disk is thin
+// (emulate_tpu/emulate_tpws): UNMAP and WRITE SAME with UNMAP punch holes in
+// the image. Where the native addon is missing the LUN presents itself fully
+// provisioned instead (see backstore/open.ts).
 
 import { join } from 'node:path';
 import type { SaveConfig } from './model.js';
@@ -37,7 +40,7 @@ export function defaultConfig(home: string, hostname: string): SaveConfig {
         write_back: true,
         aio: false,
         wwn: generateWwn(),
-        attributes: { block_size: 512, emulate_write_cache: 1 },
+        attributes: { block_size: 512, emulate_write_cache: 1, emulate_tpu: 1, emulate_tpws: 1 },
       },
     ],
     targets: [

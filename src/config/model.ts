@@ -45,6 +45,14 @@ interface StorageObjectCommon {
   /**
    * LIO device attributes (block_size, emulate_write_cache, emulate_tpu,
    * max_unmap_lba_count, ...). Unknown ones are accepted and preserved.
+   * Two tsgt extensions (rtslib round-trips them as unknown attributes):
+   * - `removable` (0/1, default 0): the LU has a removable medium — INQUIRY
+   *   RMB=1, START STOP UNIT ejects/loads it, PREVENT ALLOW MEDIUM REMOVAL
+   *   holds it, medium-access commands get NOT READY, MEDIUM NOT PRESENT while
+   *   it is ejected. The medium starts loaded (also after a restart).
+   * - `sanitize_mib_per_sec` (default 0 = unlimited): rate limit of a SANITIZE
+   *   operation (OVERWRITE / BLOCK ERASE) in MiB/s, so that a wipe running in
+   *   the background does not saturate storage shared with other LUs.
    */
   attributes?: Attributes;
   alua_tpgs?: AluaTpgConfig[];

@@ -153,3 +153,49 @@ function numberOr(v: AttributeValue | undefined, fallback: number | undefined): 
 export function storageWriteBack(so: StorageObjectConfig): boolean {
   return so.plugin === 'ramdisk' ? false : so.write_back ?? false;
 }
+
+/**
+ * Logical block provisioning of a storage object from its LIO attributes:
+ * emulate_tpu (UNMAP), emulate_tpws (WRITE SAME with UNMAP), and the VPD B0h
+ * limits max_unmap_lba_count, max_unmap_block_desc_count, unmap_granularity,
+ * unmap_granularity_alignment. A limit that is absent or 0 is left to tsgt's
+ * default (LIO computes these from the backstore when it configures the device
+ * and 0 would make every UNMAP fail). unmap_zeroes_data is passed on only when
+ * set: 0 withholds LBPRZ, 1 cannot make a device that does not read holes as
+ * zeros claim it.
+ */
+export interface StorageProvisioning {
+  unmap: boolean;
+  writeSameUnmap: boolean;
+  maxUnmapLbaCount?: number;
+  maxUnmapBlockDescriptorCount?: number;
+  unmapGranularity?: number;
+  unmapGranularityAlignment?: number;
+  unmapZeroesData?: boolean;
+}
+
+export function storageProvisioning(so: Pick<StorageObjectConfig, 'attributes'>): StorageProvisioning {
+  const a = so.attributes;
+  const attr = (name: string): number | undefined => numberOr(a?.[name], undefined);
+  const limit = (name: string): number | undefined => {
+    const v = attr(name);
+    return v !== undefined && v > 0 ? v : undefined;
+  };
+  const out: StorageProvisioning = { unmap: attr('emulate_tpu') === 1, writeSameUnmap: attr('emulate_tpws') === 1 };
+  const set = <K extends keyof StorageProvisioning>(key: K, value: StorageProvisioning[K] | undefined): void => {
+    if (value !== undefined) out[key] = value;
+  };
+  set('maxUnmapLbaCount', limit('max_unmap_lba_count'));
+  set('maxUnmapBlockDescriptorCount', limit('max_unmap_block_desc_count'));
+  set('unmapGranularity', limit('unmap_granularity'));
+  set('unmapGranularityAlignment', limit('unmap_granularity_alignment'));
+  const zeroes = attr('unmap_zeroes_data');
+  set('unmapZeroesData', zeroes === undefined ? undefined : zeroes === 1);
+  return out;
+}
+
+/** The storage object asks for thin provisioning (emulate_tpu or emulate_tpws). */
+export function wantsThinProvisioning(so: Pick<StorageObjectConfig, 'attributes'>): boolean {
+  const p = storageProvisioning(so);
+  return p.unmap || p.writeSameUnmap;
+}

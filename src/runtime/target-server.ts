@@ -10,6 +10,7 @@ import { validateConfig } from '../config/validate.js';
 import type { ConfigError } from '../config/check.js';
 import { openStorageObject } from '../backstore/open.js';
 import { storageProvisioning } from '../config/resolve.js';
+import { storageRemovable, storageSanitizeBytesPerSecond } from '../config/medium.js';
 import type { BlockDevice } from '../backstore/types.js';
 import { createLogicalUnit } from '../scsi/logical-unit.js';
 import { openNexus } from '../scsi/nexus.js';
@@ -111,6 +112,8 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
         revision: settings.revision,
         readOnly: so.plugin === 'block' ? so.readonly === true : false,
         provisioning: storageProvisioning(so),
+        removable: storageRemovable(so),
+        sanitizeBytesPerSecond: storageSanitizeBytesPerSecond(so),
         prStore: options.stateDir
           ? filePrStore(join(options.stateDir, 'pr'), so.wwn ?? stableWwn(so.plugin, so.name), (m) => log.warn({ storage_object: so.name }, m))
           : undefined,

@@ -121,6 +121,19 @@ export interface LogicalUnitOptions {
    * WRITE SAME with UNMAP and the device can deallocate (BlockDevice.unmap).
    */
   readonly provisioning?: ProvisioningOptions;
+  /**
+   * Removable medium (INQUIRY RMB=1): START STOP UNIT ejects and loads it,
+   * PREVENT ALLOW MEDIUM REMOVAL holds it in place, and medium-access commands
+   * get NOT READY, MEDIUM NOT PRESENT while it is ejected. Absent: fixed medium.
+   */
+  readonly removable?: boolean;
+  /**
+   * Upper bound on the rate of a sanitize operation (SANITIZE OVERWRITE /
+   * BLOCK ERASE), in bytes per second of the medium, so that a background wipe
+   * does not starve the storage it shares with other LUs. Absent or 0: as fast
+   * as the backstore goes.
+   */
+  readonly sanitizeBytesPerSecond?: number;
 }
 
 /** rtslib emulate_tpu / emulate_tpws / max_unmap_* / unmap_granularity* / unmap_zeroes_data, resolved. */

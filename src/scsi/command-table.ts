@@ -11,6 +11,7 @@ import { persistentReserveInCommands } from './spc/persistent-reserve-in.js';
 import { persistentReserveOutCommands } from './spc/persistent-reserve-out.js';
 import { preventAllowCommand } from './sbc/prevent-allow.js';
 import { startStopUnitCommand } from './sbc/start-stop-unit.js';
+import { sanitizeCommands } from './sbc/sanitize.js';
 import { reportLunsCommand } from './spc/report-luns.js';
 import { requestSenseCommand } from './spc/request-sense.js';
 import { testUnitReadyCommand } from './spc/test-unit-ready.js';
@@ -22,8 +23,12 @@ import { compareAndWriteCommand } from './sbc/compare-and-write.js';
 import { orwriteCommand } from './sbc/orwrite.js';
 import { prefetchCommands } from './sbc/prefetch.js';
 import { readDefectDataCommands } from './sbc/read-defect-data.js';
+import { reportSupportedTmfCommand } from './spc/report-supported-tmf.js';
+import { thirdPartyCopyCommands } from './xcopy/commands.js';
 import { writeAtomic16Command } from './sbc/write-atomic.js';
 import { writeSameCommands } from './sbc/write-same.js';
+import { unmapCommand } from './sbc/unmap.js';
+import { getLbaStatusCommand } from './sbc/get-lba-status.js';
 
 export function buildCommandTable(specs: readonly AnyCommandSpec[]): CommandTable {
   const byOpcode = new Map<number, AnyCommandSpec | Map<number, AnyCommandSpec>>();
@@ -60,6 +65,7 @@ export function allCommands(): readonly AnyCommandSpec[] {
     ...persistentReserveInCommands,
     ...persistentReserveOutCommands,
     startStopUnitCommand,
+    ...sanitizeCommands,
     preventAllowCommand,
     readCapacity10Command,
     readCapacity16Command,
@@ -67,11 +73,16 @@ export function allCommands(): readonly AnyCommandSpec[] {
     ...verifyCommands,
     ...synchronizeCacheCommands,
     ...writeSameCommands,
+    unmapCommand,
+    getLbaStatusCommand,
     ...prefetchCommands,
     orwriteCommand,
     compareAndWriteCommand,
     writeAtomic16Command,
     ...readDefectDataCommands,
+    reportSupportedTmfCommand,
+    // Fresh per table: the copy manager's held results belong to the nexus using the table.
+    ...thirdPartyCopyCommands(),
   ];
 }
 

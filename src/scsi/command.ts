@@ -51,6 +51,13 @@ export interface CommandSpec<P = unknown> {
   readonly bypassesUnitAttention?: boolean;
   /** Nominal / recommended command timeouts in seconds (REPORT SUPPORTED OPERATION CODES, RCTD). */
   readonly timeouts?: { readonly nominal: number; readonly recommended: number };
+  /**
+   * Whether this LU implements the command (a capability of the LU, e.g. a
+   * SANITIZE method that needs thin provisioning). Absent: always. An
+   * unavailable command is not listed by REPORT SUPPORTED OPERATION CODES and
+   * is refused like an unknown opcode / service action.
+   */
+  available?(unit: LogicalUnitState): boolean;
   parse(cdb: Buffer, geometry: UnitGeometry): P | SenseFailure;
   /** Data-Out bytes the CDB calls for. */
   dataOutLength?(params: P, geometry: UnitGeometry): number;

@@ -28,6 +28,7 @@ import { parseRequestSense, REQUEST_SENSE, senseParameterData } from './spc/requ
 import type { BlockExtent } from './task-set.js';
 import { prAccess, reservationConflict } from './pr/conflict.js';
 import { take } from './unit-attention.js';
+import { sanitizeCondition } from './sbc/sanitize.js';
 
 export interface DispatchEnv {
   readonly nexus: Nexus;
@@ -105,6 +106,39 @@ function unmappedLun(env: DispatchEnv, cdb: Buffer): ScsiResult {
   return isSenseFailure(outcome) ? failed(outcome, false, 0) : outcome;
 }
 
+/**
+ * Commands that do not touch the medium: they work with a removable medium
+ * ejected (everything else gets NOT READY, MEDIUM NOT PRESENT) and after a
+ * failed sanitize (everything else gets MEDIUM ERROR, SANITIZE COMMAND
+ * FAILED). REQUEST SENSE, INQUIRY, REPORT LUNS, START STOP UNIT, PREVENT
+ * ALLOW, MODE SENSE/SELECT, LOG SENSE/SELECT, MAINTENANCE IN/OUT (REPORT
+ * SUPPORTED OPERATION CODES, target port groups, ...), reservations, RECEIVE
+ * COPY RESULTS, diagnostics and buffers. TEST UNIT READY is not among them: it
+ * reports the medium state. SANITIZE is allowed after a failure (it is how the
+ * failure mode ends) but needs a medium.
+ */
+const MEDIUM_INDEPENDENT: ReadonlySet<number> = new Set([
+  0x03, 0x12, 0xa0, 0x1b, 0x1e, 0x15, 0x55, 0x1a, 0x5a, 0x4c, 0x4d, 0xa3, 0xa4, 0x16, 0x17, 0x56, 0x57, 0x5e, 0x5f, 0x84, 0x1c, 0x1d,
+  0x3b, 0x3c,
+]);
+
+/** SBC-4 §4.11.2: while a sanitize operation runs, only these are processed (INQUIRY, REPORT LUNS, REQUEST SENSE). */
+const DURING_SANITIZE: ReadonlySet<number> = new Set([0x12, 0xa0, 0x03]);
+
+/**
+ * The medium state's answer to a command, if it refuses it: a sanitize in
+ * progress (NOT READY, SANITIZE IN PROGRESS with progress indication), no
+ * medium (NOT READY, MEDIUM NOT PRESENT), a failed sanitize (MEDIUM ERROR,
+ * SANITIZE COMMAND FAILED).
+ */
+function mediumRefusal(unit: LogicalUnitState, opcode: number, descriptor: boolean): Buffer | undefined {
+  if (unit.sanitizing !== undefined) return DURING_SANITIZE.has(opcode) ? undefined : sanitizeCondition(unit, descriptor);
+  if (MEDIUM_INDEPENDENT.has(opcode)) return undefined;
+  if (!unit.mediumPresent) return buildSense(SenseReason.MediumNotPresent, { descriptor });
+  if (unit.sanitizeFailure !== undefined && opcode !== 0x48) return sanitizeCondition(unit, descriptor);
+  return undefined;
+}
+
 interface Prepared {
   readonly unit: LogicalUnitState;
   readonly mapping: LunMapping;
@@ -129,7 +163,10 @@ function prepare(env: DispatchEnv, req: ScsiCommandRequest): Prepared | ScsiResu
   const descriptor = unit.mode.dSense;
   const cdb = req.cdb;
 
-  const found = lookupCommand(env.table, cdb);
+  let found = lookupCommand(env.table, cdb);
+  if (found.kind === 'found' && found.spec.available !== undefined && !found.spec.available(unit)) {
+    found = found.spec.serviceAction === undefined ? { kind: 'unknown-opcode' } : { kind: 'unknown-service-action' };
+  }
   if (found.kind !== 'found' || found.spec.bypassesUnitAttention !== true) {
     const ua = take(unit.ua, env.nexus.id);
     if (ua !== undefined) return checkCondition(buildSense(ua, { descriptor }), edtl);
@@ -147,6 +184,8 @@ function prepare(env: DispatchEnv, req: ScsiCommandRequest): Prepared | ScsiResu
   if (reservationConflict(unit.pr, env.nexus, prAccess(spec, cdb))) {
     return { status: ScsiStatus.ReservationConflict, transferLength: edtl };
   }
+  const refused = mediumRefusal(unit, spec.opcode, descriptor);
+  if (refused !== undefined) return checkCondition(refused, edtl);
 
   const device = unit.device;
   const geometry: UnitGeometry = { blockSize: device.blockSize, blockCount: device.blockCount, maxTransferBlocks: unit.maxTransferBlocks };
@@ -191,6 +230,11 @@ async function runPrepared(env: DispatchEnv, req: ScsiCommandRequest, p: Prepare
       if (done === ABORTED) return ABORTED;
     }
     if (signal.aborted) return ABORTED;
+    // A sanitize may have started while this command waited for older tasks.
+    if (p.unit.sanitizing !== undefined) {
+      const refused = mediumRefusal(p.unit, p.spec.opcode, p.unit.mode.dSense);
+      if (refused !== undefined) return checkCondition(refused, p.spdtl ?? edtl);
+    }
     const ctx: CommandContext = {
       unit: p.unit,
       mapping: p.mapping,

@@ -35,6 +35,24 @@ export interface LogicalUnitState extends LogicalUnit {
   readonly pr: PersistentReservations;
   /** The I_T nexuses that have met this LU and still exist (unit attention and PR notification targets). */
   readonly nexuses: Map<string, Nexus>;
+  /** A medium is mounted (always true for a fixed-medium LU; START STOP UNIT LOEJ=1 changes it on a removable one). */
+  mediumPresent: boolean;
+  /** The sanitize operation in progress (SBC-4 §4.11); it outlives resets and I_T nexus loss. */
+  sanitizing: SanitizeOperation | undefined;
+  /** The last sanitize operation failed: medium access is refused until a sanitize succeeds or, with AUSE, EXIT FAILURE MODE. */
+  sanitizeFailure: { readonly ause: boolean } | undefined;
+}
+
+/** A sanitize operation running in the background (sbc/sanitize.ts). */
+export interface SanitizeOperation {
+  /** SANITIZE service action (01h OVERWRITE, 02h BLOCK ERASE). */
+  readonly serviceAction: number;
+  /** AUSE bit of the SANITIZE command that started it. */
+  readonly ause: boolean;
+  /** Fraction done, as the SPC-4 progress indication numerator (denominator 65536). */
+  progress: number;
+  /** Resolves true when the operation completed without error, false when it failed. Never rejects. */
+  readonly done: Promise<boolean>;
 }
 
 export function isLogicalUnitState(unit: LogicalUnit): unit is LogicalUnitState {
@@ -78,6 +96,9 @@ export function createLogicalUnit(options: LogicalUnitOptions): LogicalUnitState
     preventers: new Set(),
     pr: loadPersistentReservations(options.prStore),
     nexuses: new Map(),
+    mediumPresent: true,
+    sanitizing: undefined,
+    sanitizeFailure: undefined,
   };
 }
 
@@ -97,7 +118,12 @@ export function isWriteProtected(unit: LogicalUnitState, mappingWriteProtect: bo
   return mappingWriteProtect || unit.options.readOnly === true || unit.device.readOnly || unit.mode.swp;
 }
 
-/** Hard reset of LU state (SAM-5 §6.3.3 LOGICAL UNIT RESET / target reset); persistent reservations are kept. */
+/**
+ * Hard reset of LU state (SAM-5 §6.3.3 LOGICAL UNIT RESET / target reset);
+ * persistent reservations are kept. So are the medium state (a reset does not
+ * load an ejected medium) and any sanitize operation (SBC-4 §4.11.2: it
+ * persists through resets).
+ */
 export function resetUnitState(unit: LogicalUnitState): void {
   unit.reservation = undefined;
   unit.preventers.clear();

@@ -52,6 +52,9 @@ export enum SenseReason {
   InsufficientReservationResources,
   ReservationsPreempted,
   InvalidReleaseOfPersistentReservation,
+  NotReadyToReadyChange,
+  SanitizeInProgress,
+  SanitizeCommandFailed,
 }
 
 export interface SenseCode {
@@ -99,6 +102,9 @@ export const SENSE_CODES: Readonly<Record<SenseReason, SenseCode>> = {
   [SenseReason.InsufficientReservationResources]: c(SenseKey.IllegalRequest, 0x55, 0x04),
   [SenseReason.ReservationsPreempted]: c(SenseKey.UnitAttention, 0x2a, 0x03),
   [SenseReason.InvalidReleaseOfPersistentReservation]: c(SenseKey.IllegalRequest, 0x26, 0x04),
+  [SenseReason.NotReadyToReadyChange]: c(SenseKey.UnitAttention, 0x28, 0x00), // MEDIUM MAY HAVE CHANGED
+  [SenseReason.SanitizeInProgress]: c(SenseKey.NotReady, 0x04, 0x1b),
+  [SenseReason.SanitizeCommandFailed]: c(SenseKey.MediumError, 0x31, 0x03),
 };
 
 /** SPC-4 §4.5.2.4.2 sense-key specific field pointer (for ILLEGAL REQUEST). */

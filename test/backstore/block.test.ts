@@ -67,11 +67,12 @@ test('geometry of a real block device, when this machine has one', async (t) => 
 test('geometry from sysfs: whole disks and partitions, 512 and 4096-byte sectors', async () => {
   const root = fakeSysfs();
   try {
-    assert.deepEqual(await resolveBlockGeometry(8, 0, root), { sizeBytes: 20971520 * 512, logicalBlockSize: 512 });
-    assert.deepEqual(await resolveBlockGeometry(8, 1, root), { sizeBytes: 2048000 * 512, logicalBlockSize: 512 });
+    const nodiscard = { discard: false, discardGranularity: 0 };
+    assert.deepEqual(await resolveBlockGeometry(8, 0, root), { sizeBytes: 20971520 * 512, logicalBlockSize: 512, ...nodiscard });
+    assert.deepEqual(await resolveBlockGeometry(8, 1, root), { sizeBytes: 2048000 * 512, logicalBlockSize: 512, ...nodiscard });
     // sysfs size is in 512-byte units even on a 4Kn device
-    assert.deepEqual(await resolveBlockGeometry(259, 0, root), { sizeBytes: 7814037168 * 512, logicalBlockSize: 4096 });
-    assert.deepEqual(await resolveBlockGeometry(259, 2, root), { sizeBytes: 1000000 * 512, logicalBlockSize: 4096 });
+    assert.deepEqual(await resolveBlockGeometry(259, 0, root), { sizeBytes: 7814037168 * 512, logicalBlockSize: 4096, ...nodiscard });
+    assert.deepEqual(await resolveBlockGeometry(259, 2, root), { sizeBytes: 1000000 * 512, logicalBlockSize: 4096, ...nodiscard });
     await assert.rejects(resolveBlockGeometry(9, 9, root), /ENOENT/);
     writeFileSync(join(root, 'devices/pci0000:00/0000:00:10.0/host0/target0:0:0/0:0:0:0/block/sda/size'), 'garbage\n');
     await assert.rejects(resolveBlockGeometry(8, 0, root), /not a number/);

@@ -1,5 +1,7 @@
-// PREVENT ALLOW MEDIUM REMOVAL (SBC-3 §5.13): tracked per I_T nexus; cleared
-// by LU/target reset and I_T nexus loss. Only START STOP UNIT consults it.
+// PREVENT ALLOW MEDIUM REMOVAL (SBC-3 §5.13): tracked per I_T nexus, so the
+// medium stays prevented until every nexus that prevented it allows removal
+// again, or loses its nexus, or an LU/target reset clears them all. Only
+// START STOP UNIT consults it (LOEJ=1 is refused while any nexus prevents).
 
 import { ScsiStatus } from '../api.js';
 import { defineCommand, type AnyCommandSpec } from '../command.js';

@@ -12,8 +12,12 @@
 import type { BlockDevice } from '../../backstore/types.js';
 import type { ProvisioningOptions } from '../api.js';
 
-/** Unmap requests we accept by default: 1 GiB worth of blocks per command (hole punching is cheap). */
-export const DEFAULT_MAX_UNMAP_BYTES = 1024 * 1024 * 1024;
+/**
+ * MAXIMUM UNMAP LBA COUNT by default: 2^20 blocks (512 MiB of 512-byte
+ * blocks) per command. Hole punching is cheap at any size; this is the
+ * largest explicit limit libiscsi (Inquiry.BlockLimits) accepts as sane.
+ */
+export const DEFAULT_MAX_UNMAP_LBA_COUNT = 0x100000;
 /** UNMAP block descriptors per command by default (libiscsi exercises up to 256). */
 export const DEFAULT_MAX_UNMAP_DESCRIPTORS = 256;
 /** The 16-bit PARAMETER LIST LENGTH holds an 8-byte header and at most this many descriptors. */
@@ -59,7 +63,6 @@ export function provisioningState(device: BlockDevice, options: ProvisioningOpti
   const unmapCommand = options.unmap;
   const writeSameUnmap = options.writeSameUnmap;
   if (!unmapCommand && !writeSameUnmap) return FULLY_PROVISIONED;
-  const defaultLbaCount = Math.min(0xffffffff, Math.max(1, Math.floor(DEFAULT_MAX_UNMAP_BYTES / device.blockSize)));
   const granularity = positive(options.unmapGranularity) ?? positive(device.unmapGranularity) ?? 1;
   return {
     thin: true,
@@ -67,7 +70,7 @@ export function provisioningState(device: BlockDevice, options: ProvisioningOpti
     writeSameUnmap,
     readsZeroes: device.unmapZeroes === true && options.unmapZeroesData !== false,
     anchorSupported: false,
-    maxUnmapLbaCount: unmapCommand ? Math.min(0xffffffff, positive(options.maxUnmapLbaCount) ?? defaultLbaCount) : 0,
+    maxUnmapLbaCount: unmapCommand ? Math.min(0xffffffff, positive(options.maxUnmapLbaCount) ?? DEFAULT_MAX_UNMAP_LBA_COUNT) : 0,
     maxUnmapDescriptors: unmapCommand
       ? Math.min(0xffffffff, positive(options.maxUnmapBlockDescriptorCount) ?? DEFAULT_MAX_UNMAP_DESCRIPTORS)
       : 0,

@@ -3,6 +3,7 @@
 import { defineCommand, type AnyCommandSpec } from '../command.js';
 import { dataIn, writeU64 } from '../cdb.js';
 import { invalidCdbField, type SenseFailure } from '../sense.js';
+import { unitProvisioning } from './provisioning.js';
 
 export const SERVICE_ACTION_IN_16 = 0x9e;
 export const SA_READ_CAPACITY_16 = 0x10;
@@ -55,8 +56,12 @@ export const readCapacity16Command: AnyCommandSpec = defineCommand<Rc16Params>({
     const b = Buffer.alloc(32);
     writeU64(b, 0, Math.max(0, d.blockCount - 1));
     b.writeUInt32BE(d.blockSize, 8);
-    // byte 12 P_TYPE/PROT_EN 0; byte 13 LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT 0;
-    // bytes 14-15 LBPME/LBPRZ 0 until thin provisioning exists.
+    // byte 12 P_TYPE/PROT_EN 0; byte 13 LOGICAL BLOCKS PER PHYSICAL BLOCK
+    // EXPONENT 0: every block can be unmapped on its own (a partial file system
+    // block is zeroed), the unit that frees space is VPD B0h OPTIMAL UNMAP
+    // GRANULARITY; bytes 14-15 LBPME, LBPRZ (SBC-3 §5.16), LOWEST ALIGNED LBA 0.
+    const prov = unitProvisioning(ctx.unit);
+    b[14] = (prov.thin ? 0x80 : 0) | (prov.readsZeroes ? 0x40 : 0);
     return dataIn(b, p.allocationLength);
   },
 });

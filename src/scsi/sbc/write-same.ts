@@ -5,9 +5,15 @@
 // the end of the medium") and MAXIMUM WRITE SAME LENGTH, which also bounds
 // such an open-ended range. The range is checked before its length, so a
 // request that runs off the medium is LBA OUT OF RANGE whatever its size.
-// The LU is fully provisioned (LBPME=0, LBPWS=LBPWS10=0), so UNMAP=1 and
-// ANCHOR=1 are refused with INVALID FIELD IN CDB, as are the obsolete
-// PBDATA/LBDATA bits and any WRPROTECT (no protection information).
+//
+// UNMAP=1 with ANCHOR=0 (SBC-4 Table "ANCHOR bit, UNMAP bit, and ANC_SUP
+// bit relationships"): on a thin LU with LBPWS/LBPWS10 the action is an unmap
+// operation, whatever the Data-Out block holds; the blocks then read as a
+// deallocated block does (zeros with LBPRZ=1), as LIO does and libiscsi's
+// WriteSame10.UnmapUntilEnd expects. On a fully provisioned LU UNMAP=1 is
+// INVALID FIELD IN CDB, which needs the LU and so is checked at execution.
+// ANC_SUP=0, so ANCHOR=1 is always refused, as are the obsolete PBDATA/LBDATA
+// bits and any WRPROTECT (no protection information).
 
 import { ScsiStatus } from '../api.js';
 import type { BlockDevice } from '../../backstore/types.js';
@@ -16,6 +22,7 @@ import { defineCommand, type AnyCommandSpec, type UnitGeometry } from '../comman
 import { failure, invalidCdbField, SenseReason, type SenseFailure } from '../sense.js';
 import { checkRange, gather } from './block-cdb.js';
 import { blockLimits } from './vpd-block-device.js';
+import { unitProvisioning } from './provisioning.js';
 
 /** Bytes per backstore write while replicating the pattern. */
 export const WRITE_SAME_CHUNK_BYTES = 1024 * 1024;
@@ -31,13 +38,14 @@ export interface WriteSameParams {
   readonly blocks: number;
   /** No Data-Out: the blocks are written with zeros (WRITE SAME (16) only). */
   readonly ndob: boolean;
+  /** UNMAP=1: an unmap operation instead of writes (thin LU with LBPWS/LBPWS10 only). */
+  readonly unmap: boolean;
 }
 
 export function parseWriteSame(cdb: Buffer, size: 10 | 16, geometry: UnitGeometry): WriteSameParams | SenseFailure {
   const flags = cdb[1];
   if ((flags & 0xe0) !== 0) return invalidCdbField(1, 7); // WRPROTECT
   if ((flags & ANCHOR) !== 0) return invalidCdbField(1, 4); // ANC_SUP=0
-  if ((flags & UNMAP) !== 0) return invalidCdbField(1, 3); // LBPWS/LBPWS10=0
   if ((flags & (PBDATA | LBDATA)) !== 0) return invalidCdbField(1, (flags & PBDATA) !== 0 ? 2 : 1);
   const lba = size === 10 ? cdb.readUInt32BE(2) : readU64Safe(cdb, 2);
   const requested = size === 10 ? cdb.readUInt16BE(7) : cdb.readUInt32BE(10);
@@ -54,7 +62,7 @@ export function parseWriteSame(cdb: Buffer, size: 10 | 16, geometry: UnitGeometr
     if (range) return range;
   }
   if (blocks > limits.maxWriteSameBlocks) return invalidCdbField(lengthByte, 7);
-  return { lba: lba as number, blocks, ndob: size === 16 && (flags & NDOB) !== 0 };
+  return { lba: lba as number, blocks, ndob: size === 16 && (flags & NDOB) !== 0, unmap: (flags & UNMAP) !== 0 };
 }
 
 function isAllZero(b: Buffer): boolean {
@@ -101,7 +109,9 @@ function writeSameCommand(opcode: number, size: 10 | 16): AnyCommandSpec {
     dataOutLength: (p, g) => (p.ndob ? 0 : g.blockSize),
     extent: (p) => ({ lba: p.lba, blocks: p.blocks, write: true }),
     async execute(p, ctx) {
-      const bs = ctx.unit.device.blockSize;
+      const device = ctx.unit.device;
+      const bs = device.blockSize;
+      if (p.unmap && !unitProvisioning(ctx.unit).writeSameUnmap) return invalidCdbField(1, 3); // LBPWS/LBPWS10=0
       let pattern: Buffer | undefined;
       if (!p.ndob) {
         // Exactly one block of Data-Out: fewer bytes are refused by the
@@ -109,7 +119,11 @@ function writeSameCommand(opcode: number, size: 10 | 16): AnyCommandSpec {
         if (ctx.expectedDataLength !== bs) return failure(SenseReason.InvalidFieldInCommandIu);
         pattern = gather(ctx.dataOut, bs);
       }
-      await writeSameRange(ctx.unit.device, p.lba, p.blocks, pattern, ctx.signal);
+      if (p.unmap && device.unmap !== undefined) {
+        if (p.blocks > 0) await device.unmap([{ lba: p.lba, blocks: p.blocks }]);
+      } else {
+        await writeSameRange(device, p.lba, p.blocks, pattern, ctx.signal);
+      }
       return { status: ScsiStatus.Good };
     },
   });

@@ -6,7 +6,9 @@ import { asciiField, dataIn } from '../cdb.js';
 import { defineCommand, usage, type CommandContext } from '../command.js';
 import { failure, invalidCdbField, SenseReason, type SenseFailure } from '../sense.js';
 import { vpdDeviceIdentification, vpdUnitSerialNumber } from './vpd-device-identification.js';
+import { vpdThirdPartyCopy } from './vpd-third-party-copy.js';
 import { vpdBlockDeviceCharacteristics, vpdBlockLimits, vpdLogicalBlockProvisioning } from '../sbc/vpd-block-device.js';
+import { withSanitizeRequirements } from '../sbc/sanitize.js';
 
 export const INQUIRY = 0x12;
 
@@ -40,13 +42,14 @@ export function parseInquiry(cdb: Buffer): InquiryParams | SenseFailure {
  * Standard INQUIRY data. byte0: PERIPHERAL QUALIFIER / DEVICE TYPE (0x00 for a
  * direct-access LU; 0x7f for "no LU at this LUN", SPC-4 §6.6.2).
  */
-export function standardInquiry(identity: Identity, byte0: number): Buffer {
+export function standardInquiry(identity: Identity, byte0: number, removable = false): Buffer {
   const b = Buffer.alloc(STANDARD_LENGTH);
   b[0] = byte0;
+  if (removable) b[1] = 0x80; // RMB: removable medium (START STOP UNIT LOEJ, PREVENT ALLOW)
   b[2] = 0x06; // VERSION: SPC-4
   b[3] = 0x12; // HISUP=1, RESPONSE DATA FORMAT=2
   b[4] = STANDARD_LENGTH - 5;
-  b[5] = 0x10; // TPGS=01b: implicit ALUA (REPORT TARGET PORT GROUPS)
+  b[5] = 0x18; // TPGS=01b: implicit ALUA (REPORT TARGET PORT GROUPS); 3PC: EXTENDED COPY
   b[7] = 0x02; // CMDQUE
   asciiField(identity.vendor, 8).copy(b, 8);
   asciiField(identity.product, 16).copy(b, 16);
@@ -56,7 +59,7 @@ export function standardInquiry(identity: Identity, byte0: number): Buffer {
 }
 
 /** VPD page codes this device server returns, ascending (SPC-4 §7.8.16). */
-export const SUPPORTED_VPD_PAGES: readonly number[] = [0x00, 0x80, 0x83, 0x86, 0xb0, 0xb1, 0xb2];
+export const SUPPORTED_VPD_PAGES: readonly number[] = [0x00, 0x80, 0x83, 0x86, 0x8f, 0xb0, 0xb1, 0xb2];
 
 function supportedVpdPages(): Buffer {
   const b = Buffer.alloc(4 + SUPPORTED_VPD_PAGES.length);
@@ -85,12 +88,14 @@ export function vpdPage(code: number, unit: LogicalUnitState, nexus: Nexus): Buf
       return vpdDeviceIdentification(unit, nexus);
     case 0x86:
       return extendedInquiry(unit);
+    case 0x8f:
+      return vpdThirdPartyCopy(unit);
     case 0xb0:
       return vpdBlockLimits(unit);
     case 0xb1:
-      return vpdBlockDeviceCharacteristics();
+      return withSanitizeRequirements(vpdBlockDeviceCharacteristics(), unit);
     case 0xb2:
-      return vpdLogicalBlockProvisioning();
+      return vpdLogicalBlockProvisioning(unit);
     default:
       return undefined;
   }
@@ -112,7 +117,7 @@ export const inquiryCommand = defineCommand<InquiryParams>({
   bypassesUnitAttention: true,
   parse: parseInquiry,
   async execute(params, ctx: CommandContext) {
-    if (!params.evpd) return dataIn(standardInquiry(ctx.unit.options, 0x00), params.allocationLength);
+    if (!params.evpd) return dataIn(standardInquiry(ctx.unit.options, 0x00, ctx.unit.options.removable === true), params.allocationLength);
     const page = vpdPage(params.pageCode, ctx.unit, ctx.nexus);
     if (page === undefined) return invalidCdbField(2, 7);
     return dataIn(page, params.allocationLength);

@@ -3,6 +3,7 @@
 
 import { dataIn } from '../cdb.js';
 import { defineCommand, type AnyCommandSpec, type CommandTable } from '../command.js';
+import type { LogicalUnitState } from '../logical-unit.js';
 import { invalidCdbField, type SenseFailure } from '../sense.js';
 
 export const MAINTENANCE_IN = 0xa3;
@@ -34,9 +35,14 @@ function timeoutDescriptor(spec: AnyCommandSpec): Buffer {
   return b;
 }
 
+/** Commands this LU implements (CommandSpec.available); without a unit, every command of the table. */
+function offered(spec: AnyCommandSpec | undefined, unit: LogicalUnitState | undefined): AnyCommandSpec | undefined {
+  return spec !== undefined && unit !== undefined && spec.available !== undefined && !spec.available(unit) ? undefined : spec;
+}
+
 /** All-commands format: 8-byte command descriptors (+ timeouts with RCTD). */
-function allCommands(table: CommandTable, rctd: boolean): Buffer {
-  const parts = table.all.map((spec) => {
+function allCommands(table: CommandTable, rctd: boolean, unit: LogicalUnitState | undefined): Buffer {
+  const parts = table.all.filter((spec) => offered(spec, unit) !== undefined).map((spec) => {
     const d = Buffer.alloc(8);
     d[0] = spec.opcode;
     d.writeUInt16BE(spec.serviceAction ?? 0, 2);
@@ -64,20 +70,20 @@ function oneCommand(spec: AnyCommandSpec | undefined, rctd: boolean): Buffer {
   return Buffer.concat(rctd ? [head, usage, timeoutDescriptor(spec)] : [head, usage]);
 }
 
-export function reportSupportedOpcodes(p: RsocParams, table: CommandTable): Buffer | SenseFailure {
-  if (p.options === 0) return allCommands(table, p.rctd);
+export function reportSupportedOpcodes(p: RsocParams, table: CommandTable, unit?: LogicalUnitState): Buffer | SenseFailure {
+  if (p.options === 0) return allCommands(table, p.rctd, unit);
   const entry = table.byOpcode.get(p.opcode);
   const multiplexed = entry instanceof Map;
   if (p.options === 1) {
     if (multiplexed) return invalidCdbField(2, 2);
-    return oneCommand(entry as AnyCommandSpec | undefined, p.rctd);
+    return oneCommand(offered(entry as AnyCommandSpec | undefined, unit), p.rctd);
   }
   if (p.options === 2) {
     if (entry !== undefined && !multiplexed) return invalidCdbField(2, 2);
-    return oneCommand(multiplexed ? entry.get(p.serviceAction) : undefined, p.rctd);
+    return oneCommand(offered(multiplexed ? entry.get(p.serviceAction) : undefined, unit), p.rctd);
   }
   // 011b: opcode and service action if the opcode has service actions, else opcode only.
-  return oneCommand(multiplexed ? entry.get(p.serviceAction) : (entry as AnyCommandSpec | undefined), p.rctd);
+  return oneCommand(offered(multiplexed ? entry.get(p.serviceAction) : (entry as AnyCommandSpec | undefined), unit), p.rctd);
 }
 
 export const reportSupportedOpcodesCommand = defineCommand<RsocParams>({
@@ -90,7 +96,7 @@ export const reportSupportedOpcodesCommand = defineCommand<RsocParams>({
   allowedUnderReservation: true,
   parse: parseRsoc,
   async execute(p, ctx) {
-    const out = reportSupportedOpcodes(p, ctx.table);
+    const out = reportSupportedOpcodes(p, ctx.table, ctx.unit);
     return Buffer.isBuffer(out) ? dataIn(out, p.allocationLength) : out;
   },
 });

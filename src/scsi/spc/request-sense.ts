@@ -1,11 +1,15 @@
 // REQUEST SENSE (SPC-4 §6.39): returns (and clears) a pending unit attention
-// as parameter data with GOOD status, or NO SENSE.
+// as parameter data with GOOD status; otherwise the LU's current condition:
+// a sanitize in progress (NOT READY, SANITIZE IN PROGRESS with the progress
+// indication, SBC-4 §4.11.2 — how an initiator polls an IMMED=1 sanitize), a
+// failed sanitize, no medium (NOT READY, MEDIUM NOT PRESENT), or NO SENSE.
 
 import type { ScsiResult } from '../api.js';
 import { dataIn } from '../cdb.js';
 import { defineCommand } from '../command.js';
 import { buildSense, SenseReason, type SenseFailure, invalidCdbField } from '../sense.js';
 import { take } from '../unit-attention.js';
+import { sanitizeCondition } from '../sbc/sanitize.js';
 
 export const REQUEST_SENSE = 0x03;
 
@@ -33,7 +37,11 @@ export const requestSenseCommand = defineCommand<RequestSenseParams>({
   bypassesUnitAttention: true,
   parse: parseRequestSense,
   async execute(p, ctx) {
-    const ua = take(ctx.unit.ua, ctx.nexus.id);
-    return senseParameterData(ua ?? SenseReason.NoSense, p);
+    const unit = ctx.unit;
+    const ua = take(unit.ua, ctx.nexus.id);
+    if (ua !== undefined) return senseParameterData(ua, p);
+    const condition = sanitizeCondition(unit, p.descriptor);
+    if (condition !== undefined) return dataIn(condition, p.allocationLength);
+    return senseParameterData(unit.mediumPresent ? SenseReason.NoSense : SenseReason.MediumNotPresent, p);
   },
 });
