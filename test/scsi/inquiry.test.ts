@@ -64,7 +64,7 @@ test('supported VPD pages are ascending and each can be read', async () => {
   const d = r.data!;
   assert.equal(d[1], 0x00);
   const pages = [...d.subarray(4, 4 + d.readUInt16BE(2))];
-  assert.deepEqual(pages, [0x00, 0x80, 0x83, 0x86, 0xb0, 0xb1, 0xb2]);
+  assert.deepEqual(pages, [0x00, 0x80, 0x83, 0x86, 0x8f, 0xb0, 0xb1, 0xb2]);
   for (const p of pages) {
     const pr = await run(n, inquiry(1, p, 255));
     assert.equal(pr.status, 0, `page ${p}`);
