@@ -17,6 +17,7 @@
 #   digest     None | CRC32C (header and data digests), default None
 #   nonce      written into /hello.txt for the host to check
 #   bigmb      size of the random file written and checksummed (MiB)
+#   trim       1: the LUN is thin; write and delete a file, then fstrim
 
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 /bin/busybox mkdir -p /proc /sys /dev /run /tmp /mnt
@@ -41,7 +42,7 @@ fail() {
 }
 
 MODE=iscsiadm PORTAL=10.0.2.100 PORT=3260 TARGET='' INITIATOR='' USER='' SECRET=''
-TUSER='' TSECRET='' DUSER='' DSECRET='' DIGEST=None NONCE=none BIGMB=16
+TUSER='' TSECRET='' DUSER='' DSECRET='' DIGEST=None NONCE=none BIGMB=16 TRIM=0
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     tsgt.mode=*) MODE=${arg#*=} ;;
@@ -58,6 +59,7 @@ for arg in $(cat /proc/cmdline); do
     tsgt.digest=*) DIGEST=${arg#*=} ;;
     tsgt.nonce=*) NONCE=${arg#*=} ;;
     tsgt.bigmb=*) BIGMB=${arg#*=} ;;
+    tsgt.trim=*) TRIM=${arg#*=} ;;
   esac
 done
 [ -n "$TARGET" ] && [ -n "$INITIATOR" ] || fail "tsgt.target and tsgt.initiator are required"
@@ -75,8 +77,8 @@ step modules ok
 
 ip link set lo up
 ip link set eth0 up || fail "no eth0 (virtio-net)"
+# qemu user networking: 10.0.2.0/24; the target (guestfwd) is on-link, no route needed.
 ip addr add 10.0.2.15/24 dev eth0
-ip route add default via 10.0.2.2
 step network ok "$(ip -4 -o addr show eth0 | awk '{print $4}')"
 
 DISK=/dev/sda
@@ -162,15 +164,15 @@ istart_login() {
   iscsistart "$@"
 }
 # As after an iSCSI root boot: iscsid starts, adopts the kernel session that
-# iscsistart made, and logs it out. The adoption briefly restarts the
-# connection inside open-iscsi, so logout is retried until it takes.
+# iscsistart made, and logs it out. While adopting, iscsid may drop the
+# connection and log in again, so logout is retried until it takes.
 istart_logout() {
   start_iscsid
   i=0
   until iscsiadm -m session -u >/dev/null 2>&1; do
     i=$((i + 1))
-    [ "$i" -gt 20 ] && return 1
-    sleep 1
+    [ "$i" -gt 40 ] && return 1
+    sleep 0.5
   done
   no_session_left
 }
@@ -252,18 +254,27 @@ echo "$SUM" >/mnt/big.sha256
 sync || fail "sync"
 step write ok "sha256=$SUM"
 
-echo "DBG t=$(cut -d' ' -f1 /proc/uptime) umount start"
+if [ "$TRIM" = 1 ]; then
+  # sd picks its discard method from the LU's VPD B0h/B2h (SBC-3 §4.7.3):
+  # "unmap" or "writesame_16" on a thin LUN, "full" on a thick one.
+  MODE_FILE=$(ls /sys/class/scsi_disk/*/provisioning_mode 2>/dev/null | head -n 1)
+  PMODE=$(cat "$MODE_FILE" 2>/dev/null)
+  dd if=/dev/zero of=/mnt/junk.bin bs=1M count=32 2>/dev/null || fail "write junk.bin"
+  sync
+  rm /mnt/junk.bin
+  sync
+  out=$(fstrim -v /mnt 2>&1) || fail "fstrim: $out (provisioning_mode=$PMODE)"
+  TRIMMED=$(echo "$out" | sed -n 's/.*[( ]\([0-9][0-9]*\) bytes.*/\1/p')
+  step trim ok "mode=$PMODE discard_max=$(cat /sys/block/sda/queue/discard_max_bytes) trimmed=${TRIMMED:-?}"
+fi
+
 umount /mnt || fail "umount"
-echo "DBG t=$(cut -d' ' -f1 /proc/uptime) umount done"
 step umount ok
 
 # Nothing cached in the guest may stand in for the target from here on.
 forget_cache() {
-  echo "DBG t=$(cut -d' ' -f1 /proc/uptime) flushbufs"
   blockdev --flushbufs "$DISK" 2>/dev/null
-  echo "DBG t=$(cut -d' ' -f1 /proc/uptime) drop"
   echo 3 >/proc/sys/vm/drop_caches
-  echo "DBG t=$(cut -d' ' -f1 /proc/uptime) dropped"
 }
 
 if [ "$MODE" = iscsiadm ]; then
@@ -278,7 +289,6 @@ forget_cache
 
 e2fsck -fn "$DISK" >/tmp/fsck.out 2>&1
 rc=$?
-echo "DBG t=$(cut -d' ' -f1 /proc/uptime) fsck done"
 [ "$rc" -eq 0 ] || { cat /tmp/fsck.out; fail "e2fsck -fn exit $rc"; }
 step fsck ok
 

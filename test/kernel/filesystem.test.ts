@@ -6,10 +6,12 @@
 // host checks both that and the backing file afterwards.
 // Needs qemu-system-x86 linux-image-amd64 busybox-static open-iscsi
 // e2fsprogs kmod cpio (see .ci/run); TSGT_GUEST_ACCEL=kvm|tcg forces an
-// accelerator, TSGT_TEST_LOG=debug echoes tsgt's log to stderr.
+// accelerator, TSGT_TEST_LOG=debug echoes tsgt's log to stderr,
+// TSGT_GUEST_CONSOLE_DIR=<dir> keeps each guest's console there.
 
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTarget, type Logger, type SaveConfig, type SessionInfo } from '../../src/index.js';
 import { freePort, withTempDir } from '../integration/harness.js';
@@ -19,6 +21,7 @@ import { EXT4_MAGIC, hostFsck, imageFileSha256, listImageDir, readImageFile, sup
 
 const MIB = 1024 * 1024;
 const LUN_BYTES = 256 * MIB;
+const THIN_ALLOCATED_LIMIT = 40 * MIB;
 const GUEST_TIMEOUT_MS = 240_000;
 const T = { timeout: GUEST_TIMEOUT_MS + 60_000 };
 
@@ -40,7 +43,7 @@ const STEPS_ISCSIADM = [
   'umount', 'logout', 'relogin', 'fsck', 'remount', 'read', 'umount2', 'logout2',
 ];
 const STEPS_ISCSISTART = [
-  'boot', 'modules', 'network', 'login', 'disk', 'mkfs', 'mount', 'write', 'umount', 'fsck', 'remount', 'read',
+  'boot', 'modules', 'network', 'login', 'disk', 'mkfs', 'mount', 'write', 'trim', 'umount', 'fsck', 'remount', 'read',
   'umount2', 'logout2',
 ];
 
@@ -49,10 +52,19 @@ const STEPS_ISCSISTART = [
  * explicit node ACL admitted (generate_node_acls=0); discovery sessions need
  * CHAP too.
  */
-function kernelConfig(dir: string, port: number): SaveConfig {
+function kernelConfig(dir: string, port: number, thin: boolean): SaveConfig {
   return {
     storage_objects: [
-      { plugin: 'fileio', name: 'disk0', dev: join(dir, 'disk0.img'), size: LUN_BYTES, write_back: true, wwn: '5f0c1c7e-2b8a-4f6e-9d2a-6c1f3b7a9e41' },
+      {
+        plugin: 'fileio',
+        name: 'disk0',
+        dev: join(dir, 'disk0.img'),
+        size: LUN_BYTES,
+        write_back: true,
+        wwn: '5f0c1c7e-2b8a-4f6e-9d2a-6c1f3b7a9e41',
+        // rtslib's thin-provisioning switches: UNMAP and WRITE SAME with UNMAP punch holes.
+        attributes: thin ? { emulate_tpu: 1, emulate_tpws: 1 } : { emulate_tpu: 0, emulate_tpws: 0 },
+      },
     ],
     targets: [
       {
@@ -120,11 +132,14 @@ interface Scenario {
   mode: 'iscsiadm' | 'iscsistart';
   digest: 'None' | 'CRC32C';
   bigMiB: number;
+  /** A thin LUN, and the guest deletes a 32 MiB file and runs fstrim. */
+  thin: boolean;
 }
 
 /**
- * Starts tsgt, boots the guest against it, then (target closed, files
- * flushed) hands the outcome and the backing file to `check`.
+ * Starts tsgt, boots the guest against it and, once qemu has exited and the
+ * target is closed, hands the outcome to `check` and then checks the backing
+ * file from the host.
  */
 async function runScenario(s: Scenario, check: (o: Outcome) => Promise<void>): Promise<void> {
   // Every tool first, so a missing one fails with its package's name.
@@ -136,12 +151,13 @@ async function runScenario(s: Scenario, check: (o: Outcome) => Promise<void>): P
   await withTempDir(async (dir) => {
     const port = await freePort();
     const { logger, entries } = captureLogger();
-    const server = await startTarget(kernelConfig(dir, port), { logger });
+    const server = await startTarget(kernelConfig(dir, port, s.thin), { logger });
     const seen = new Map<number, SessionInfo>();
     const poll = setInterval(() => {
       for (const si of server.sessions()) seen.set(si.tsih, si);
     }, 100);
     const started = Date.now();
+    const nonce = `n${started.toString(36)}`;
     const marks: string[] = [];
     let run: GuestRun;
     let after: SessionInfo[];
@@ -162,8 +178,9 @@ async function runScenario(s: Scenario, check: (o: Outcome) => Promise<void>): P
           duser: CHAP.discoveryUser,
           dsecret: CHAP.discoverySecret,
           digest: s.digest,
-          nonce: `n${started.toString(36)}`,
+          nonce,
           bigmb: String(s.bigMiB),
+          trim: s.thin ? '1' : '0',
         },
         onLine: (line) => {
           const m = /TSGT-(?:STEP (\S+) ok|RESULT (\S+))/.exec(line);
@@ -176,6 +193,11 @@ async function runScenario(s: Scenario, check: (o: Outcome) => Promise<void>): P
       clearInterval(poll);
       await server.close();
     }
+    const keep = process.env.TSGT_GUEST_CONSOLE_DIR;
+    if (keep) {
+      await mkdir(keep, { recursive: true });
+      await writeFile(join(keep, `${s.mode}-${started}.log`), run.console);
+    }
     const diag = [
       `accel=${run.accel} exit=${run.exitCode} signal=${run.signal} timedOut=${run.timedOut} ${run.ms} ms`,
       ...run.notes,
@@ -187,9 +209,14 @@ async function runScenario(s: Scenario, check: (o: Outcome) => Promise<void>): P
       '--- tsgt log (tail) ---',
       tail(entries.map((e) => `${e.level} ${e.message} ${JSON.stringify(e.fields)}`).join('\n'), 40),
     ].join('\n');
-    const nonce = `n${started.toString(36)}`;
     await check({ run, log: entries, seen, after, port, timeline: marks.join(' '), diag });
     await checkImage(join(dir, 'disk0.img'), dir, nonce, stepDetails(run.parsed, 'write'), diag);
+    if (s.thin) {
+      // What stays allocated: 16 MiB of big.bin, the journal and metadata (~26 MiB
+      // measured); without working UNMAP the deleted 32 MiB junk.bin adds to it.
+      const allocated = (await stat(join(dir, 'disk0.img'))).blocks * 512;
+      assert.ok(allocated < THIN_ALLOCATED_LIMIT, `backing file has ${allocated} bytes allocated after fstrim, want < ${THIN_ALLOCATED_LIMIT}\n${diag}`);
+    }
   });
 }
 
@@ -253,7 +280,7 @@ test(
   'kernel initiator (iscsid/iscsiadm): CHAP discovery, wrong secrets refused both ways, mutual CHAP login, ext4 round trip across logout/login',
   T,
   async (t) => {
-    await runScenario({ mode: 'iscsiadm', digest: 'None', bigMiB: 16 }, async (o) => {
+    await runScenario({ mode: 'iscsiadm', digest: 'None', bigMiB: 16, thin: false }, async (o) => {
       report(t, o);
       assertGuestPassed(o, STEPS_ISCSIADM);
       assert.ok(
@@ -282,12 +309,16 @@ test(
 );
 
 test(
-  'kernel initiator (iscsistart, as at iSCSI boot): mutual CHAP, CRC32C header+data digests, ext4 round trip, iscsid takeover and logout',
+  'kernel initiator (iscsistart, as at iSCSI boot): mutual CHAP, CRC32C header+data digests, thin LUN with fstrim, ext4 round trip, iscsid takeover and logout',
   T,
   async (t) => {
-    await runScenario({ mode: 'iscsistart', digest: 'CRC32C', bigMiB: 16 }, async (o) => {
+    await runScenario({ mode: 'iscsistart', digest: 'CRC32C', bigMiB: 16, thin: true }, async (o) => {
       report(t, o);
       assertGuestPassed(o, STEPS_ISCSISTART);
+      // The kernel saw a thin LUN (VPD B0h/B2h) and its fstrim went through.
+      const trim = stepDetails(o.run.parsed, 'trim');
+      assert.ok(['unmap', 'writesame_16'].includes(detailValue(trim, 'mode') ?? ''), `sd provisioning_mode: ${trim}\n${o.diag}`);
+      assert.ok(Number(detailValue(trim, 'trimmed')) >= 32 * MIB, `fstrim: ${trim}\n${o.diag}`);
       assertSessions(o, 1);
       assertNoTargetErrors(o);
       assert.equal(logins(o, 'Discovery').length, 0, o.diag);

@@ -5,7 +5,7 @@
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -108,11 +108,18 @@ export async function ensureInitramfs(kernel: GuestKernel): Promise<string> {
       }
     }
   }
-  const out = join(tmpdir(), 'tsgt-kernel-guest', `initramfs-${kernel.version}-${h.digest('hex').slice(0, 16)}.cpio.gz`);
+  const dir = join(tmpdir(), 'tsgt-kernel-guest');
+  const prefix = `initramfs-${kernel.version}-`;
+  const name = `${prefix}${h.digest('hex').slice(0, 16)}.cpio.gz`;
+  const out = join(dir, name);
   if (existsSync(out)) return out;
   const args = [script, kernel.version, out];
   const r = await run('bash', args, { timeoutMs: 120_000 });
   assert.equal(r.code, 0, `building the guest initramfs failed\n${describeRun('bash', args, r)}`);
+  // Builds from older scripts or binaries are never used again.
+  for (const f of readdirSync(dir)) {
+    if (f.startsWith(prefix) && f.endsWith('.cpio.gz') && f !== name) rmSync(join(dir, f), { force: true });
+  }
   return out;
 }
 
@@ -290,9 +297,10 @@ export async function bootGuest(o: BootOptions): Promise<GuestRun> {
   const accels = accelerators();
   for (const [i, accel] of accels.entries()) {
     const attempt = await bootOnce(qemu, o, accel, notes);
-    const last = i === accels.length - 1;
-    if (!attempt.stalled || last) return attempt.run;
-    notes.push(`${accel}: no output from /init within ${KVM_BOOT_DEADLINE_MS} ms; retried with ${accels[i + 1]}`);
+    if (!attempt.stalled) return attempt.run;
+    const next = accels[i + 1];
+    notes.push(`${accel}: no output from /init within ${KVM_BOOT_DEADLINE_MS} ms, qemu killed${next ? `; retrying with ${next}` : ''}`);
+    if (!next) return attempt.run;
   }
   throw new Error('unreachable: no accelerator');
 }
