@@ -60,7 +60,15 @@ export async function buildBinaries(repoRoot: string, outDir: string): Promise<B
   const src = join(repoRoot, 'bench/c');
   const bins: Binaries = { iscsiBench: join(outDir, 'iscsi-bench'), tcpBaseline: join(outDir, 'tcp-baseline') };
   try {
-    await execFileP('gcc', ['-O2', '-Wall', '-o', bins.iscsiBench, join(src, 'iscsi-bench.c'), '-liscsi']);
+    await execFileP('gcc', [
+      '-O2',
+      '-Wall',
+      '-o',
+      bins.iscsiBench,
+      join(src, 'iscsi-bench.c'),
+      join(src, 'bench-session.c'),
+      '-liscsi',
+    ]);
     await execFileP('gcc', ['-O2', '-Wall', '-o', bins.tcpBaseline, join(src, 'tcp-baseline.c')]);
   } catch (err) {
     const e = err as { stderr?: string; message: string };
@@ -71,70 +79,122 @@ export async function buildBinaries(repoRoot: string, outDir: string): Promise<B
 
 export interface ClientRun {
   result?: ClientResult;
-  exitCode: number | null;
+  /** Set when the client process is gone or was killed. */
+  failure?: string;
   stderr: string;
 }
 
 export interface RunOptions {
   duration: number;
   warmup: number;
-  stall: number;
   seed: number;
   /** Called when the client enters and leaves its measured window. */
   onMeasureStart: () => void;
   onMeasureEnd: () => void;
 }
 
-/** Run one workload against one URL; never rejects (failures come back in the record). */
-export async function runClient(bin: string, url: string, w: Workload, o: RunOptions): Promise<ClientRun> {
-  const args = [
-    '--url', url,
-    '--rw', w.rw,
-    '--pattern', w.pattern,
-    '--bs', String(w.bs),
-    '--qd', String(w.qd),
-    '--sessions', String(w.sessions),
-    '--duration', String(o.duration),
-    '--warmup', String(o.warmup),
-    '--stall', String(o.stall),
-    '--seed', String(o.seed),
-  ];
-  return new Promise((resolve) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    let pending = '';
-    child.stdout.on('data', (d: Buffer) => {
-      pending += d.toString('utf8');
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        if (line === '#measure-start') o.onMeasureStart();
-        else if (line === '#measure-end') o.onMeasureEnd();
-        else out += `${line}\n`;
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      if (err.length < 8192) err += d.toString('utf8');
-    });
-    // Hard bound: login of many sessions + warm-up + run + drain + stall window.
-    const limitMs = (o.warmup + o.duration + o.stall + 60) * 1000;
-    const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      const json = out.split('\n').reverse().find((l) => l.startsWith('{'));
-      let result: ClientResult | undefined;
-      if (json) {
+/**
+ * One iscsi-bench process in --serve mode: its sessions log in once and serve
+ * every workload of the matrix for one target. After a run with errors, a
+ * stall or a lost session the process exits and `alive()` turns false.
+ */
+export interface BenchClient {
+  alive(): boolean;
+  run(w: Workload, o: RunOptions): Promise<ClientRun>;
+  close(): Promise<void>;
+}
+
+interface Pending {
+  o: RunOptions;
+  resolve: (r: ClientRun) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** Start a persistent client with `sessions` logged-in sessions; rejects if login fails. */
+export async function startClient(bin: string, url: string, sessions: number, stall: number): Promise<BenchClient> {
+  const child = spawn(bin, ['--url', url, '--sessions', String(sessions), '--stall', String(stall), '--serve'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  let partial = '';
+  let exited: string | undefined;
+  let pending: Pending | undefined;
+  let onReady: ((err?: Error) => void) | undefined;
+  const takeStderr = () => {
+    const s = stderr.trim();
+    stderr = '';
+    return s;
+  };
+  const settle = (r: ClientRun) => {
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    const p = pending;
+    pending = undefined;
+    p.resolve(r);
+  };
+  child.stderr.on('data', (d: Buffer) => {
+    if (stderr.length < 8192) stderr += d.toString('utf8');
+  });
+  child.stdout.on('data', (d: Buffer) => {
+    partial += d.toString('utf8');
+    let nl: number;
+    while ((nl = partial.indexOf('\n')) >= 0) {
+      const line = partial.slice(0, nl);
+      partial = partial.slice(nl + 1);
+      if (line.startsWith('#ready')) onReady?.();
+      else if (line === '#measure-start') pending?.o.onMeasureStart();
+      else if (line === '#measure-end') pending?.o.onMeasureEnd();
+      else if (line.startsWith('{')) {
         try {
-          result = JSON.parse(json) as ClientResult;
+          settle({ result: JSON.parse(line) as ClientResult, stderr: takeStderr() });
         } catch {
-          result = undefined;
+          settle({ failure: `unparsable client output: ${line.slice(0, 200)}`, stderr: takeStderr() });
         }
       }
-      resolve({ result, exitCode: code, stderr: err.trim() });
+    }
+  });
+  child.stdin.on('error', () => {
+    // the exit handler reports the failure
+  });
+  const exitedP = new Promise<void>((resolve) => {
+    child.once('close', (code, signal) => {
+      exited = signal ? `client killed by ${signal}` : `client exited with status ${code}`;
+      onReady?.(new Error(`${exited}: ${takeStderr()}`));
+      settle({ failure: exited, stderr: takeStderr() });
+      resolve();
     });
   });
+  // Logins are bounded by the client itself (30 s + 2 s per session).
+  await new Promise<void>((resolve, reject) => {
+    onReady = (err) => {
+      onReady = undefined;
+      if (err) reject(err);
+      else resolve();
+    };
+  });
+  return {
+    alive: () => exited === undefined,
+    run: (w, o) =>
+      new Promise<ClientRun>((resolve) => {
+        if (exited !== undefined) {
+          resolve({ failure: exited, stderr: '' });
+          return;
+        }
+        // Warm-up + run + drain + stall window, with slack; then the client is killed.
+        const timer = setTimeout(() => child.kill('SIGKILL'), (o.warmup + o.duration + stall + 30) * 1000);
+        pending = { o, resolve, timer };
+        child.stdin.write(
+          `run ${w.rw} ${w.pattern} ${w.bs} ${w.qd} ${w.sessions} ${o.duration} ${o.warmup} ${o.seed}\n`,
+        );
+      }),
+    close: async () => {
+      if (exited !== undefined) return;
+      child.stdin.end('quit\n');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10000);
+      await exitedP;
+      clearTimeout(t);
+    },
+  };
 }
 
 export interface TcpBaseline {

@@ -25,12 +25,16 @@ import {
   startBenchTarget,
   disposeTarget,
   ensurePeers,
-  processCpuMicros,
-  processPeakRssKiB,
-  machineCpuMicros,
-  clockTicksPerSecond,
 } from './targets.js';
-import { buildBinaries, runClient, runTcpBaseline, type Workload, type TcpBaseline } from './client.js';
+import { processCpuMicros, processPeakRssKiB, machineCpuMicros, clockTicksPerSecond } from './proc.js';
+import {
+  buildBinaries,
+  startClient,
+  runTcpBaseline,
+  type BenchClient,
+  type Workload,
+  type TcpBaseline,
+} from './client.js';
 import { summariseWorkload, median, type RunRecord } from './stats.js';
 import { renderMarkdown, type BenchReport, type MachineInfo } from './report.js';
 
@@ -118,10 +122,10 @@ async function machineInfo(): Promise<MachineInfo> {
 
 async function measure(
   t: RunningTarget,
+  client: BenchClient | string,
   w: Workload,
   round: number,
-  bin: string,
-  o: { duration: number; warmup: number; stall: number; clkTck: number },
+  o: { duration: number; warmup: number; clkTck: number },
 ): Promise<RunRecord> {
   const base: RunRecord = {
     workload: w.id,
@@ -141,16 +145,16 @@ async function measure(
     stalled: false,
   };
   if (!t.alive()) return { ...base, note: `target not running (${t.exitInfo()})` };
+  if (typeof client === 'string') return { ...base, note: `no client: ${client}` };
   let cpu0: number | undefined;
   let cpu1: number | undefined;
   let wall0 = 0;
   let wall1 = 0;
   let sys0: { busy: number; total: number } | undefined;
   let sys1: { busy: number; total: number } | undefined;
-  const run = await runClient(bin, t.url, w, {
+  const run = await client.run(w, {
     duration: o.duration,
     warmup: o.warmup,
-    stall: o.stall,
     seed: 0x5eed + round * 7919,
     onMeasureStart: () => {
       cpu0 = processCpuMicros(t.pid, o.clkTck);
@@ -165,7 +169,7 @@ async function measure(
   });
   const res = run.result;
   if (!res) {
-    const why = `client exit ${run.exitCode}: ${run.stderr.split('\n').slice(-3).join(' / ')}`;
+    const why = `${run.failure ?? 'no result'}: ${run.stderr.split('\n').slice(-3).join(' / ')}`;
     return { ...base, note: t.alive() ? why : `${why}; target ${t.exitInfo()}` };
   }
   const cpu = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined;
@@ -232,7 +236,9 @@ export async function main(): Promise<number> {
   const workDir = mkdtempSync(join(tmpdir(), 'tsgt-bench-'));
   const shmPrefix = `tsgt-bench-${process.pid}`;
   const running: RunningTarget[] = [];
+  let closeClients = async () => {};
   const cleanup = async () => {
+    await closeClients();
     await Promise.allSettled(running.map((t) => disposeTarget(t)));
     rmSync(workDir, { recursive: true, force: true });
   };
@@ -261,7 +267,32 @@ export async function main(): Promise<number> {
     if (!running.some((t) => t.kind === 'tsgt')) throw new Error('tsgt is not running; nothing to compare');
     const kinds = running.map((t) => t.kind);
     const total = rounds * workloads.length * running.length;
-    const perRun = warmup + duration + 0.5;
+    const perRun = warmup + duration + 0.3;
+
+    // One persistent client per target, logged in once with as many sessions as
+    // the largest workload needs; restarted only after a failed run.
+    const maxSessions = Math.max(...workloads.map((w) => w.sessions));
+    const clients = new Map<TargetKind, BenchClient>();
+    const clientFor = async (t: RunningTarget): Promise<BenchClient | string> => {
+      const c = clients.get(t.kind);
+      if (c?.alive()) return c;
+      if (!t.alive()) return `target not running (${t.exitInfo()})`;
+      try {
+        const fresh = await startClient(bins.iscsiBench, t.url, maxSessions, stall);
+        clients.set(t.kind, fresh);
+        return fresh;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    closeClients = async () => {
+      await Promise.allSettled([...clients.values()].map((c) => c.close()));
+    };
+    log(`logging ${maxSessions} session(s) in to each target (istgt accepts about one connection per second)`);
+    const first = await Promise.all(running.map((t) => clientFor(t)));
+    first.forEach((c, i) => {
+      if (typeof c === 'string') log(`${running[i].kind}: client login failed: ${c}`);
+    });
     log(`${total} runs, about ${Math.ceil((total * perRun) / 60)} min`);
 
     let done = 0;
@@ -272,13 +303,16 @@ export async function main(): Promise<number> {
         // Rotate who goes first so no target always runs right after the same peer.
         const order = running.map((_, i) => running[(i + round) % running.length]);
         for (const t of order) {
-          const rec = await measure(t, w, round, bins.iscsiBench, { duration, warmup, stall, clkTck });
+          const t0 = performance.now();
+          const rec = await measure(t, await clientFor(t), w, round, { duration, warmup, clkTck });
+          const took = (performance.now() - t0) / 1000;
           records.push(rec);
           done++;
           log(
             `[${done}/${total}] r${round + 1} ${w.id} ${t.kind}: ${rec.ok ? '' : 'FAILED '}` +
               `${rec.iops.toFixed(0)} IOPS ${rec.mbps.toFixed(1)} MB/s mean ${rec.lat_mean_us.toFixed(0)} µs ` +
               `p99 ${rec.lat_p99_us.toFixed(0)} µs cpu/io ${rec.target_cpu_us_per_io?.toFixed(1) ?? '-'} µs` +
+              ` [${took.toFixed(1)} s]` +
               (rec.note ? ` (${rec.note})` : ''),
           );
         }
@@ -306,7 +340,10 @@ export async function main(): Promise<number> {
           '1 GiB file per target in /dev/shm (tmpfs), pre-filled; tsgt fileio write_back=true, tgt rdwr, istgt file LU with write cache on; 512-byte blocks',
         client:
           'bench/c/iscsi-bench.c on libiscsi 1.19 async API (READ16/WRITE16 with caller iovecs, one poll loop over all sessions); ' +
-          'libiscsi offers MaxRecvDataSegmentLength=FirstBurstLength=MaxBurstLength=262144, ImmediateData=Yes, HeaderDigest=None',
+          'libiscsi offers MaxRecvDataSegmentLength=FirstBurstLength=MaxBurstLength=262144, ImmediateData=Yes, HeaderDigest=None; ' +
+          `one client process per target logs in ${Math.max(...workloads.map((w) => w.sessions))} sessions once and keeps them for the whole matrix ` +
+          '(a workload uses its first k sessions, the rest stay idle but serviced); random offsets are uniform over the whole LUN, ' +
+          'sequential streams start at 1/k-th of the LUN per session',
       },
       baseline: medianBaseline(baselines),
       baselineSamples: baselines,

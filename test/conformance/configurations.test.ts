@@ -4,12 +4,14 @@
 //
 //   thin       thin fileio LUN (emulate_tpu=1, emulate_tpws=1): UNMAP, GET LBA
 //              STATUS, WRITE SAME with UNMAP, SANITIZE BLOCK ERASE
-//   readonly   the LUN write-protected for the initiator (demo_mode_write_protect=1):
-//              the ReadOnly suite and the commands that only read
-//   removable  removable medium (attributes.removable=1): PreventAllow,
-//              StartStopUnit, NoMedia
-//   multipath  one LUN behind two portals, 127.0.0.1 and [::1] (a second IPv4
-//              portal when the machine has no IPv6 loopback): MultipathIO
+//   readonly   a thin LUN write-protected for the initiator
+//              (demo_mode_write_protect=1): the ReadOnly suite and the suites
+//              that only read
+//   removable  a thin LUN with a removable medium (attributes.removable=1):
+//              PreventAllow, StartStopUnit, NoMedia
+//   multipath  a fully provisioned LUN behind two portals, 127.0.0.1 and
+//              [::1] (a second IPv4 portal when the machine has no IPv6
+//              loopback): MultipathIO
 //
 // SANITIZE is paced at 10 MiB/s (attributes.sanitize_mib_per_sec) so that a
 // sanitize of the 64 MiB LUN lasts about 6 s: Sanitize.Reset checks that the
@@ -71,8 +73,10 @@ function lun(dir: string, portals: Portal[], attributes: Record<string, number>,
 
 const onePortal = async (): Promise<Portal[]> => [{ host: '127.0.0.1', port: await freePort() }];
 
-// Suites that never write: what a write-protected LUN must still pass (ReadOnly
-// checks that every medium write gets DATA PROTECT, WRITE PROTECTED).
+// What a write-protected LUN must pass: ReadOnly (every medium write gets DATA
+// PROTECT, WRITE PROTECTED — it needs UNMAP, hence a thin LUN), the suites
+// that only read, and the SANITIZE tests that never reach the medium (CDB
+// checks, reservation conflicts, write protection).
 const READ_ONLY_SELECTION = [
   'SCSI.ReadOnly',
   'SCSI.Inquiry',
@@ -83,16 +87,28 @@ const READ_ONLY_SELECTION = [
   'SCSI.Read16',
   'SCSI.ReadCapacity10',
   'SCSI.ReadCapacity16',
+  'SCSI.ReadDefectData10',
+  'SCSI.ReadDefectData12',
   'SCSI.ReportSupportedOpcodes',
+  'SCSI.Reserve6',
   'SCSI.TestUnitReady',
   'SCSI.Verify10',
   'SCSI.Verify12',
   'SCSI.Verify16',
-  'SCSI.PreFetch10',
-  'SCSI.PreFetch16',
-  'SCSI.GetLBAStatus',
-  'SCSI.Sanitize',
+  'SCSI.Prefetch10',
+  'SCSI.Prefetch16',
+  'SCSI.GetLBAStatus.Simple',
+  'SCSI.GetLBAStatus.BeyondEol',
+  'SCSI.Sanitize.BlockEraseReserved',
+  'SCSI.Sanitize.CryptoEraseReserved',
+  'SCSI.Sanitize.OverwriteReserved',
+  'SCSI.Sanitize.ExitFailureMode',
+  'SCSI.Sanitize.InvalidServiceAction',
+  'SCSI.Sanitize.Readonly',
+  'SCSI.Sanitize.Reservations',
 ].join(',');
+
+const THIN = { emulate_tpu: 1, emulate_tpws: 1 };
 
 const CONFIGURATIONS: readonly Configuration[] = [
   {
@@ -101,29 +117,29 @@ const CONFIGURATIONS: readonly Configuration[] = [
     selection: 'ALL',
     minPassed: 200,
     portals: onePortal,
-    build: (dir, portals) => lun(dir, portals, { emulate_tpu: 1, emulate_tpws: 1 }),
+    build: (dir, portals) => lun(dir, portals, THIN),
   },
   {
     name: 'readonly',
-    summary: 'write-protected LUN (TPG demo_mode_write_protect=1)',
+    summary: 'write-protected thin LUN (TPG demo_mode_write_protect=1)',
     selection: READ_ONLY_SELECTION,
-    minPassed: 40,
+    minPassed: 85,
     portals: onePortal,
-    build: (dir, portals) => lun(dir, portals, {}, { demo_mode_write_protect: 1 }),
+    build: (dir, portals) => lun(dir, portals, THIN, { demo_mode_write_protect: 1 }),
   },
   {
     name: 'removable',
-    summary: 'removable-medium LUN (attributes.removable=1)',
+    summary: 'removable-medium thin LUN (attributes.removable=1)',
     selection: 'ALL',
-    minPassed: 195,
+    minPassed: 210,
     portals: onePortal,
-    build: (dir, portals) => lun(dir, portals, { removable: 1 }),
+    build: (dir, portals) => lun(dir, portals, { ...THIN, removable: 1 }),
   },
   {
     name: 'multipath',
-    summary: 'one LUN through two portals (127.0.0.1 and [::1])',
+    summary: 'fully provisioned LUN through two portals (127.0.0.1 and [::1])',
     selection: 'ALL',
-    minPassed: 175,
+    minPassed: 195,
     async portals() {
       const v4 = { host: '127.0.0.1', port: await freePort() };
       if (await hasIpv6Loopback()) return [v4, { host: '::1', port: await freePort('::1') }];

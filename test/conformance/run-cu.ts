@@ -77,9 +77,9 @@ export async function runIscsiTestCu(o: CuOptions): Promise<CuRun> {
 }
 
 /**
- * Lines "<config>:<Suite.Test pattern>  # reason" (config `*`: every
- * configuration; `*` in the pattern matches any run of characters). Returns
- * the entries for one configuration.
+ * Lines "<config>[,<config>...]:<Suite.Test pattern>  # reason" (config `*`:
+ * every configuration; `*` in the pattern matches any run of characters).
+ * Returns the entries for one configuration.
  */
 export function entriesFor(text: string, config: string): KnownFailure[] {
   const lines: string[] = [];
@@ -88,8 +88,8 @@ export function entriesFor(text: string, config: string): KnownFailure[] {
     if (body === '' || body.startsWith('#')) continue;
     const colon = body.indexOf(':');
     if (colon < 0) continue;
-    const scope = body.slice(0, colon).trim();
-    if (scope === '*' || scope === config) lines.push(body.slice(colon + 1));
+    const scopes = body.slice(0, colon).split(',').map((x) => x.trim());
+    if (scopes.includes('*') || scopes.includes(config)) lines.push(body.slice(colon + 1));
   }
   return parseKnownFailures(lines.join('\n'));
 }

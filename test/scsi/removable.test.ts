@@ -9,6 +9,8 @@ import { createLogicalUnit } from '../../src/scsi/logical-unit.js';
 import { openNexus, type TargetScope } from '../../src/scsi/nexus.js';
 import { cdb10, cdb16, clearUnitAttentions, makeNexus, makeView, run, sense, WWN } from './harness.js';
 import { memoryDevice } from './memory-device.js';
+import { validateConfig } from '../../src/config/validate.js';
+import { storageRemovable, storageSanitizeBytesPerSecond } from '../../src/config/medium.js';
 
 const TUR = [0x00, 0, 0, 0, 0, 0];
 const INQUIRY = [0x12, 0, 0, 0, 96, 0];
@@ -173,4 +175,26 @@ test('a fixed-medium LU accepts LOEJ without effect, refusing only eject while p
   assertSense(await run(a, EJECT), 0x5, 0x53, 0x02, 'eject while prevented');
   assert.equal((await run(a, LOAD)).status, 0);
   assert.equal((await run(a, prevent(false))).status, 0);
+});
+
+test('config: attributes.removable and sanitize_mib_per_sec are validated and resolved', () => {
+  const config = (attributes: Record<string, number | string>) => ({
+    storage_objects: [{ plugin: 'fileio', name: 'd0', dev: '/srv/d0.img', size: 1048576, wwn: '11111111-2222-4333-8444-555555555555', attributes }],
+    targets: [],
+    fabric_modules: [],
+  });
+  const ok = validateConfig(config({ removable: 1, sanitize_mib_per_sec: 10 }));
+  assert.ok(ok.ok, JSON.stringify(ok));
+  const so = ok.config.storage_objects[0];
+  assert.equal(storageRemovable(so), true);
+  assert.equal(storageSanitizeBytesPerSecond(so), 10 * 1024 * 1024);
+  assert.equal(storageRemovable({ attributes: { removable: 0 } }), false);
+  assert.equal(storageRemovable({}), false);
+  assert.equal(storageSanitizeBytesPerSecond({ attributes: { sanitize_mib_per_sec: 0 } }), undefined);
+  const bads: Record<string, number | string>[] = [{ removable: 2 }, { removable: 'yes' }, { sanitize_mib_per_sec: -1 }];
+  for (const bad of bads) {
+    const r = validateConfig(config(bad));
+    assert.equal(r.ok, false, JSON.stringify(bad));
+    if (!r.ok) assert.ok(r.errors.some((e) => e.path.endsWith(Object.keys(bad)[0])), JSON.stringify(r.errors));
+  }
 });

@@ -6,6 +6,9 @@
 // REQUEST SENSE; everything else gets NOT READY, SANITIZE IN PROGRESS with a
 // progress indication (dispatch.ts). With IMMED=0 the command completes when
 // the operation does (or when the task is aborted — the operation goes on).
+// SBC-4 processes SANITIZE as if HEAD OF QUEUE; here it is ordered after the
+// I/O already in the task set (a whole-medium write extent), so that no
+// earlier write lands on the medium after it was sanitized.
 //
 // Service actions:
 // - 01h OVERWRITE: the INITIALIZATION PATTERN, repeated to fill each block,
@@ -39,8 +42,10 @@ export const SA_BLOCK_ERASE = 0x02;
 export const SA_CRYPTOGRAPHIC_ERASE = 0x03;
 export const SA_EXIT_FAILURE_MODE = 0x1f;
 
-/** Bytes written (or deallocated) per backstore call. */
-const CHUNK_BYTES = 1024 * 1024;
+/** Bytes written per backstore call (OVERWRITE). */
+const WRITE_CHUNK_BYTES = 1024 * 1024;
+/** Bytes deallocated per backstore call (BLOCK ERASE). */
+const ERASE_CHUNK_BYTES = 32 * 1024 * 1024;
 
 export interface SanitizeParams {
   readonly immed: boolean;
@@ -155,7 +160,7 @@ async function perform(unit: LogicalUnitState, method: Method, op: { progress: n
   const device = unit.device;
   const bs = device.blockSize;
   const blocks = device.blockCount;
-  const chunkBlocks = Math.max(1, Math.floor(CHUNK_BYTES / bs));
+  const chunkBlocks = Math.max(1, Math.floor((method.kind === 'overwrite' ? WRITE_CHUNK_BYTES : ERASE_CHUNK_BYTES) / bs));
   const passes = method.kind === 'overwrite' ? method.parameters.passes : 1;
   const total = Math.max(1, blocks * bs * passes);
   const started = Date.now();
