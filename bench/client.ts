@@ -111,9 +111,20 @@ interface Pending {
 }
 
 /** Start a persistent client with `sessions` logged-in sessions; rejects if login fails. */
-export async function startClient(bin: string, url: string, sessions: number, stall: number): Promise<BenchClient> {
+export async function startClient(
+  bin: string,
+  url: string,
+  sessions: number,
+  stall: number,
+  signal: AbortSignal,
+): Promise<BenchClient> {
+  // `signal` kills the client even while it is still logging in.
   const child = spawn(bin, ['--url', url, '--sessions', String(sessions), '--stall', String(stall), '--serve'], {
     stdio: ['pipe', 'pipe', 'pipe'],
+    signal,
+  });
+  child.on('error', () => {
+    // abort or spawn failure: 'close' follows and reports it
   });
   let stderr = '';
   let partial = '';

@@ -236,9 +236,32 @@ export async function main(): Promise<number> {
   const workDir = mkdtempSync(join(tmpdir(), 'tsgt-bench-'));
   const shmPrefix = `tsgt-bench-${process.pid}`;
   const running: RunningTarget[] = [];
-  let closeClients = async () => {};
+  // One persistent client per target, logged in once with as many sessions as
+  // the largest workload needs; restarted after a failed run, given up on
+  // after two failed logins in a row.
+  const maxSessions = Math.max(...workloads.map((w) => w.sessions));
+  const clients = new Map<TargetKind, BenchClient>();
+  const loginFailures = new Map<TargetKind, string[]>();
+  const abortClients = new AbortController();
+  const clientFor = async (t: RunningTarget): Promise<BenchClient | string> => {
+    const c = clients.get(t.kind);
+    if (c?.alive()) return c;
+    if (!t.alive()) return `target not running (${t.exitInfo()})`;
+    const failed = loginFailures.get(t.kind) ?? [];
+    if (failed.length >= 2) return `client login failed twice: ${failed[failed.length - 1]}`;
+    try {
+      const fresh = await startClient(bins.iscsiBench, t.url, maxSessions, stall, abortClients.signal);
+      clients.set(t.kind, fresh);
+      loginFailures.delete(t.kind);
+      return fresh;
+    } catch (err) {
+      loginFailures.set(t.kind, [...failed, (err as Error).message]);
+      return (err as Error).message;
+    }
+  };
   const cleanup = async () => {
-    await closeClients();
+    await Promise.allSettled([...clients.values()].map((c) => c.close()));
+    abortClients.abort();
     await Promise.allSettled(running.map((t) => disposeTarget(t)));
     rmSync(workDir, { recursive: true, force: true });
   };
@@ -269,25 +292,6 @@ export async function main(): Promise<number> {
     const total = rounds * workloads.length * running.length;
     const perRun = warmup + duration + 0.3;
 
-    // One persistent client per target, logged in once with as many sessions as
-    // the largest workload needs; restarted only after a failed run.
-    const maxSessions = Math.max(...workloads.map((w) => w.sessions));
-    const clients = new Map<TargetKind, BenchClient>();
-    const clientFor = async (t: RunningTarget): Promise<BenchClient | string> => {
-      const c = clients.get(t.kind);
-      if (c?.alive()) return c;
-      if (!t.alive()) return `target not running (${t.exitInfo()})`;
-      try {
-        const fresh = await startClient(bins.iscsiBench, t.url, maxSessions, stall);
-        clients.set(t.kind, fresh);
-        return fresh;
-      } catch (err) {
-        return (err as Error).message;
-      }
-    };
-    closeClients = async () => {
-      await Promise.allSettled([...clients.values()].map((c) => c.close()));
-    };
     log(`logging ${maxSessions} session(s) in to each target (istgt accepts about one connection per second)`);
     const first = await Promise.all(running.map((t) => clientFor(t)));
     first.forEach((c, i) => {

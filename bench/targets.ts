@@ -85,9 +85,9 @@ function handle(kind: TargetKind, url: string, file: string, p: Proc, stop: () =
   };
 }
 
-async function startTsgt(o: StartOptions): Promise<RunningTarget> {
+async function startTsgt(o: StartOptions, track: (p: Proc) => void): Promise<RunningTarget> {
   const port = await freePort();
-  const file = `/dev/shm/${o.shmPrefix}-tsgt.img`;
+  const file = backingPath(o, 'tsgt');
   createBackingFile(file, LUN_BYTES);
   const iqn = 'iqn.2025-01.org.tsgt.bench:tsgt';
   const config: SaveConfig = {
@@ -124,18 +124,21 @@ async function startTsgt(o: StartOptions): Promise<RunningTarget> {
   const cfgPath = join(o.workDir, 'tsgt-saveconfig.json');
   writeFileSync(cfgPath, JSON.stringify(config, null, 2));
   const p = spawnLogged(process.execPath, [join(o.repoRoot, 'dist/src/cli/main.js'), 'serve', '--config', cfgPath], o.workDir);
+  track(p);
   await waitFor('tsgt', p, async () => p.tail().includes('tsgt serving'));
   return handle('tsgt', `iscsi://127.0.0.1:${port}/${iqn}/0`, file, p, () => stopProc(p));
 }
 
-async function startTgt(o: StartOptions): Promise<RunningTarget> {
+async function startTgt(o: StartOptions, track: (p: Proc) => void): Promise<RunningTarget> {
   const port = await freePort();
   // tgtd's management socket is a UNIX socket named after this number; keep it private.
-  const control = 20000 + (process.pid % 20000);
-  const file = `/dev/shm/${o.shmPrefix}-tgt.img`;
+  // tgtd accepts control ports up to 32767.
+  const control = 1024 + (process.pid % 31000);
+  const file = backingPath(o, 'tgt');
   createBackingFile(file, LUN_BYTES);
   const iqn = 'iqn.2025-01.org.tsgt.bench:tgt';
   const p = spawnLogged('tgtd', ['-f', '-C', String(control), '--iscsi', `portal=127.0.0.1:${port}`], o.workDir);
+  track(p);
   const adm = async (...args: string[]) => execFileP('tgtadm', ['-C', String(control), '--lld', 'iscsi', ...args]);
   await waitFor('tgtd', p, async () => {
     try {
@@ -218,28 +221,42 @@ function istgtConf(o: StartOptions, port: number, ucPort: number, file: string):
 `;
 }
 
-async function startIstgt(o: StartOptions): Promise<RunningTarget> {
+async function startIstgt(o: StartOptions, track: (p: Proc) => void): Promise<RunningTarget> {
   const port = await freePort();
   const ucPort = await freePort();
-  const file = `/dev/shm/${o.shmPrefix}-istgt.img`;
+  const file = backingPath(o, 'istgt');
   createBackingFile(file, LUN_BYTES);
   const conf = join(o.workDir, 'istgt.conf');
   writeFileSync(conf, istgtConf(o, port, ucPort, file));
   // istgt insists on an AuthFile even with AuthMethod None.
   writeFileSync(join(o.workDir, 'istgt-auth.conf'), '[AuthGroup1]\n  Auth "bench" "benchsecret12"\n', { mode: 0o600 });
   const p = spawnLogged('istgt', ['-c', conf, '-D'], o.workDir);
+  track(p);
   await waitFor('istgt', p, () => portAccepts(port));
   return handle('istgt', `iscsi://127.0.0.1:${port}/iqn.2025-01.org.tsgt.bench:istgt/0`, file, p, () => stopProc(p));
 }
 
+function backingPath(o: StartOptions, kind: TargetKind): string {
+  return `/dev/shm/${o.shmPrefix}-${kind}.img`;
+}
+
+/** Start one target; on failure nothing is left behind (process killed, backing file removed). */
 export async function startBenchTarget(kind: TargetKind, o: StartOptions): Promise<RunningTarget> {
-  switch (kind) {
-    case 'tsgt':
-      return startTsgt(o);
-    case 'tgt':
-      return startTgt(o);
-    case 'istgt':
-      return startIstgt(o);
+  const spawned: Proc[] = [];
+  const track = (p: Proc) => spawned.push(p);
+  try {
+    switch (kind) {
+      case 'tsgt':
+        return await startTsgt(o, track);
+      case 'tgt':
+        return await startTgt(o, track);
+      case 'istgt':
+        return await startIstgt(o, track);
+    }
+  } catch (err) {
+    await Promise.allSettled(spawned.map((p) => stopProc(p, 'SIGKILL')));
+    rmSync(backingPath(o, kind), { force: true });
+    throw err;
   }
 }
 

@@ -5,8 +5,14 @@
  *   lseek(SEEK_DATA), lseek(SEEK_HOLE)
  *   ioctl(BLKDISCARD), ioctl(BLKZEROOUT), ioctl(BLKGETSIZE64)
  *
- * Every call runs on libuv's thread pool (napi_create_async_work) and settles
- * a promise; nothing here blocks the event loop. Failures reject with an
+ * Every call above runs on libuv's thread pool (napi_create_async_work) and
+ * settles a promise; nothing there blocks the event loop. The exception is the
+ * pair preadNowait/pwritevNowait: preadv2/pwritev2 with RWF_NOWAIT, made
+ * synchronously on the calling thread. RWF_NOWAIT makes the kernel refuse
+ * (EAGAIN) instead of waiting for the device, so these only ever copy to or
+ * from the page cache; the caller falls back to the thread pool for the rest.
+ * They return the byte count, or the negated errno (no exception, no
+ * allocation: they sit on the per-command hot path). Failures reject with an
  * Error whose `code` is the errno name (e.g. "EOPNOTSUPP") and whose `errno`
  * is the negated errno, as Node's own fs errors are. Where the platform lacks
  * a call the promise rejects with ENOSYS, so the JavaScript side falls back.
@@ -26,6 +32,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/types.h>
+#include <sys/uio.h>
+#include <limits.h>
 
 #ifdef __linux__
 #include <sys/ioctl.h>
@@ -242,6 +250,95 @@ static napi_value discard(napi_env env, napi_callback_info info) { return start(
 static napi_value zeroout(napi_env env, napi_callback_info info) { return start(env, info, OP_ZEROOUT, 3); }
 static napi_value getsize64(napi_env env, napi_callback_info info) { return start(env, info, OP_GETSIZE64, 1); }
 
+/* ---- Synchronous page-cache I/O (RWF_NOWAIT) ---------------------------- */
+
+#if defined(__linux__) && defined(RWF_NOWAIT)
+#define HAVE_NOWAIT 1
+#else
+#define HAVE_NOWAIT 0
+#endif
+
+/* Buffers per pwritev2 call; a longer list is written in part and the caller continues. */
+#define NOWAIT_MAX_IOV 64
+
+static napi_value int_result(napi_env env, int64_t v) {
+  napi_value out;
+  napi_create_double(env, (double)v, &out);
+  return out;
+}
+
+/* preadNowait(fd, buffer, offset, length, position) → bytes read (0 = EOF) or -errno. */
+static napi_value pread_nowait(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  int64_t fd, offset, length, position;
+  void *data = NULL;
+  size_t size = 0;
+  bool is_buffer = false;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 5 || !get_int64(env, argv[0], &fd) || fd > INT_MAX || napi_is_buffer(env, argv[1], &is_buffer) != napi_ok || !is_buffer ||
+      !get_int64(env, argv[2], &offset) || !get_int64(env, argv[3], &length) || !get_int64(env, argv[4], &position) ||
+      napi_get_buffer_info(env, argv[1], &data, &size) != napi_ok || (uint64_t)offset + (uint64_t)length > size) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected (fd, buffer, offset, length, position) within the buffer");
+    return NULL;
+  }
+#if HAVE_NOWAIT
+  {
+    struct iovec iov = {(char *)data + offset, (size_t)length};
+    ssize_t n;
+    do n = preadv2((int)fd, &iov, 1, (off_t)position, RWF_NOWAIT);
+    while (n < 0 && errno == EINTR);
+    return int_result(env, n < 0 ? -(int64_t)errno : (int64_t)n);
+  }
+#else
+  return int_result(env, -(int64_t)EOPNOTSUPP);
+#endif
+}
+
+/* pwritevNowait(fd, buffers, position) → bytes written (possibly fewer than given) or -errno. */
+static napi_value pwritev_nowait(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int64_t fd, position;
+  uint32_t count = 0;
+  bool is_array = false;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 3 || !get_int64(env, argv[0], &fd) || fd > INT_MAX || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array ||
+      !get_int64(env, argv[2], &position) || napi_get_array_length(env, argv[1], &count) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected (fd, buffers, position)");
+    return NULL;
+  }
+#if HAVE_NOWAIT
+  {
+    struct iovec iov[NOWAIT_MAX_IOV];
+    int n_iov = 0;
+    ssize_t n;
+    for (uint32_t i = 0; i < count && n_iov < NOWAIT_MAX_IOV; i++) {
+      napi_value el;
+      bool is_buffer = false;
+      void *data = NULL;
+      size_t size = 0;
+      if (napi_get_element(env, argv[1], i, &el) != napi_ok || napi_is_buffer(env, el, &is_buffer) != napi_ok || !is_buffer ||
+          napi_get_buffer_info(env, el, &data, &size) != napi_ok) {
+        napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "buffers must hold only Buffers");
+        return NULL;
+      }
+      if (size == 0) continue;
+      iov[n_iov].iov_base = data;
+      iov[n_iov].iov_len = size;
+      n_iov++;
+    }
+    if (n_iov == 0) return int_result(env, 0);
+    do n = pwritev2((int)fd, iov, n_iov, (off_t)position, RWF_NOWAIT);
+    while (n < 0 && errno == EINTR);
+    return int_result(env, n < 0 ? -(int64_t)errno : (int64_t)n);
+  }
+#else
+  (void)count;
+  return int_result(env, -(int64_t)EOPNOTSUPP);
+#endif
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"punchHole", NULL, punch_hole, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -251,6 +348,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"discard", NULL, discard, NULL, NULL, NULL, napi_enumerable, NULL},
     {"zeroOut", NULL, zeroout, NULL, NULL, NULL, napi_enumerable, NULL},
     {"blockDeviceSize", NULL, getsize64, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"preadNowait", NULL, pread_nowait, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"pwritevNowait", NULL, pwritev_nowait, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_value platform;
 #ifdef __linux__

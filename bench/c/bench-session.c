@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define LOGIN_WINDOW 4
+
 uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -51,9 +53,9 @@ static struct iscsi_context *new_context(const char *url_str, int idx, int *lun,
 	return iscsi;
 }
 
-static void fill_pfd(struct sessions *ss)
+static void fill_pfd(struct sessions *ss, int k)
 {
-	for (int i = 0; i < ss->n; i++) {
+	for (int i = 0; i < k; i++) {
 		struct session *s = &ss->s[i];
 		ss->pfd[i].fd = s->dead ? -1 : iscsi_get_fd(s->iscsi);
 		ss->pfd[i].events = s->dead ? 0 : (short)iscsi_which_events(s->iscsi);
@@ -61,14 +63,14 @@ static void fill_pfd(struct sessions *ss)
 	}
 }
 
-static int service_fds(struct sessions *ss, int nfds, int timeout_ms)
+static int service_fds(struct sessions *ss, int k, int nfds, int timeout_ms)
 {
 	if (poll(ss->pfd, (nfds_t)nfds, timeout_ms) < 0 && errno != EINTR) {
 		snprintf(ss->last_error, sizeof ss->last_error, "poll: %s", strerror(errno));
 		return -1;
 	}
 	int lost = 0;
-	for (int i = 0; i < ss->n; i++) {
+	for (int i = 0; i < k; i++) {
 		struct session *s = &ss->s[i];
 		/* revents 0 still lets libiscsi run its timers. */
 		if (!s->dead && iscsi_service(s->iscsi, ss->pfd[i].revents) < 0) {
@@ -80,19 +82,25 @@ static int service_fds(struct sessions *ss, int nfds, int timeout_ms)
 	return lost ? -1 : 0;
 }
 
+/* Service the first k sessions (the ones created so far during login). */
+static int service_some(struct sessions *ss, int k, int timeout_ms)
+{
+	fill_pfd(ss, k);
+	return service_fds(ss, k, k, timeout_ms);
+}
+
 int service_all(struct sessions *ss, int timeout_ms)
 {
-	fill_pfd(ss);
-	return service_fds(ss, ss->n, timeout_ms);
+	return service_some(ss, ss->n, timeout_ms);
 }
 
 int service_all_and_stdin(struct sessions *ss, int timeout_ms)
 {
-	fill_pfd(ss);
+	fill_pfd(ss, ss->n);
 	ss->pfd[ss->n].fd = 0;
 	ss->pfd[ss->n].events = POLLIN;
 	ss->pfd[ss->n].revents = 0;
-	if (service_fds(ss, ss->n + 1, timeout_ms) < 0) {
+	if (service_fds(ss, ss->n, ss->n + 1, timeout_ms) < 0) {
 		fprintf(stderr, "iscsi-bench: lost a session while idle: %s\n", ss->last_error);
 		return -1;
 	}
@@ -125,36 +133,44 @@ int sessions_open(struct sessions *ss, const char *url, int n, uint64_t stall_ns
 	ss->stall_ns = stall_ns;
 	ss->s = calloc((size_t)n, sizeof *ss->s);
 	ss->pfd = calloc((size_t)n + 1, sizeof *ss->pfd);
-	/* Concurrent logins: some targets take about a second each (istgt). */
-	for (int i = 0; i < n; i++) {
-		struct session *s = &ss->s[i];
-		s->iscsi = new_context(url, i, &ss->lun, portal, sizeof portal);
-		if (!s->iscsi)
-			return -1;
-		if (iscsi_full_connect_async(s->iscsi, portal, ss->lun, on_connect, s) != 0) {
-			fprintf(stderr, "iscsi-bench: connect to %s failed: %s\n", url, iscsi_get_error(s->iscsi));
-			return -1;
-		}
-	}
+	/*
+	 * A few logins in flight at a time: istgt accepts about one connection
+	 * per second, and a burst of 64 connects into its small backlog costs
+	 * SYN retransmission back-off; other targets just finish sooner.
+	 */
+	int started = 0;
 	uint64_t until = now_ns() + (uint64_t)(30 + 2 * n) * 1000000000ull;
 	for (;;) {
-		int waiting = 0;
-		for (int i = 0; i < n; i++) {
+		int waiting = 0, done = 0;
+		for (int i = 0; i < started; i++) {
 			if (ss->s[i].connect_state < 0) {
 				fprintf(stderr, "iscsi-bench: login %d to %s failed: %s\n", i, url,
 					iscsi_get_error(ss->s[i].iscsi));
 				return -1;
 			}
 			waiting += ss->s[i].connect_state == 0;
+			done += ss->s[i].connect_state == 1;
 		}
-		if (waiting == 0)
+		if (done == n)
 			break;
+		while (waiting < LOGIN_WINDOW && started < n) {
+			struct session *s = &ss->s[started];
+			s->iscsi = new_context(url, started, &ss->lun, portal, sizeof portal);
+			if (!s->iscsi)
+				return -1;
+			if (iscsi_full_connect_async(s->iscsi, portal, ss->lun, on_connect, s) != 0) {
+				fprintf(stderr, "iscsi-bench: connect to %s failed: %s\n", url, iscsi_get_error(s->iscsi));
+				return -1;
+			}
+			started++;
+			waiting++;
+		}
 		if (now_ns() > until) {
-			fprintf(stderr, "iscsi-bench: %d of %d logins still pending\n", waiting, n);
+			fprintf(stderr, "iscsi-bench: %d of %d logins done in time\n", done, n);
 			return -1;
 		}
-		if (service_all(ss, 50) < 0) {
-			for (int i = 0; i < n; i++)
+		if (service_some(ss, started, 50) < 0) {
+			for (int i = 0; i < started; i++)
 				if (ss->s[i].dead && ss->s[i].connect_state == 0)
 					ss->s[i].connect_state = -1;
 		}

@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { dirname } from 'node:path';
 import type { BlockDevice } from './types.js';
 import { BackstoreOpenError, errnoCode } from './errors.js';
-import { type FdOps, closeFd, fdBlockDevice, openFd } from './fdio.js';
+import { type CachedIo, type FdOps, closeFd, fdBlockDevice, openFd } from './fdio.js';
 import type { FdProvisioningOptions } from './fd-provisioning.js';
 import { isUnsupported, loadNativeBlockIo, type NativeBlockIo } from '../native/blockio.js';
 
@@ -58,6 +58,51 @@ async function probeFileProvisioning(io: NativeBlockIo, fd: number, blockSize: n
     }
   }
   return { io, kind: 'file', unmap, unmapZeroes: true, granularity };
+}
+
+/** statfs f_type of the file systems whose pages are never read from a device: tmpfs, ramfs. */
+const MEMORY_FS = new Set([0x01021994, 0x858458f6]);
+
+const errnoOf = (e: unknown): number => {
+  const n = (e as { errno?: unknown }).errno;
+  return typeof n === 'number' && n < 0 ? n : -5;
+};
+
+/** Plain synchronous pread/pwritev: only for memory file systems, where they are memory copies. */
+const MEMORY_IO: CachedIo = Object.freeze<CachedIo>({
+  read(fd, buffer, offset, length, position) {
+    try {
+      return fs.readSync(fd, buffer, offset, length, position);
+    } catch (e) {
+      return errnoOf(e);
+    }
+  },
+  writev(fd, buffers, position) {
+    try {
+      return fs.writevSync(fd, buffers as Buffer[], position);
+    } catch (e) {
+      return errnoOf(e);
+    }
+  },
+});
+
+/**
+ * Hot I/O without libuv's thread pool. On tmpfs/ramfs every page is in memory,
+ * so a synchronous pread/pwritev is a memcpy (RWF_NOWAIT is EOPNOTSUPP there
+ * on Linux 6.x). Elsewhere preadv2/pwritev2(RWF_NOWAIT) from the addon: the
+ * kernel copies what the page cache holds and returns EAGAIN instead of
+ * waiting for the disk; fdio sends the rest through the thread pool.
+ */
+async function cachedIo(path: string, io: NativeBlockIo | undefined): Promise<CachedIo | undefined> {
+  let type = -1;
+  try {
+    type = Number((await fs.promises.statfs(path)).type);
+  } catch {
+    // No statfs: treat as a disk file system.
+  }
+  if (MEMORY_FS.has(type)) return MEMORY_IO;
+  if (io?.preadNowait === undefined) return undefined;
+  return { read: io.preadNowait, writev: io.pwritevNowait };
 }
 
 /** Rejects with BackstoreOpenError when the file cannot be used. */
@@ -112,6 +157,8 @@ export async function openFileio(cfg: FileioOptions): Promise<BlockDevice> {
     }
     const io = cfg.native === undefined ? loadNativeBlockIo().io : cfg.native ?? undefined;
     const provisioning = io ? await probeFileProvisioning(io, fd, cfg.blockSize, readOnly) : undefined;
+    // Injected fs calls (tests) must see every transfer, so no synchronous shortcut then.
+    const cached = cfg.ops === undefined ? await cachedIo(cfg.dev, io) : undefined;
     return fdBlockDevice({
       fd,
       syncFd,
@@ -122,6 +169,7 @@ export async function openFileio(cfg: FileioOptions): Promise<BlockDevice> {
       label: what,
       ops: cfg.ops,
       provisioning,
+      cached,
     });
   } catch (e) {
     await Promise.all(fds.map((fd) => closeFd(fd).catch(() => undefined)));

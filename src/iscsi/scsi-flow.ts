@@ -21,11 +21,28 @@ import type { LoginOutcome } from './login/index.js';
 interface Task {
   readonly cmd: ScsiCommand;
   readonly collector: DataOutCollector | undefined;
-  readonly done: Promise<void>;
-  finish: () => void;
+  ended: boolean;
+  /** Made only when someone waits (drain at logout): most tasks end unobserved. */
+  waiter?: Promise<void>;
+  wake?: () => void;
 }
 
 const EMPTY = Buffer.alloc(0);
+const SETTLED: Promise<void> = Promise.resolve();
+const NO_DATA_OUT = (): Promise<Buffer[]> => Promise.resolve([]);
+/** The LUN field of a Data-In carrying status is reserved (RFC 7143 §11.7.4); the encoder copies it. */
+const NO_LUN = Buffer.alloc(8);
+
+function finishTask(t: Task): void {
+  t.ended = true;
+  t.wake?.();
+}
+
+function taskDone(t: Task): Promise<void> {
+  if (t.ended) return SETTLED;
+  t.waiter ??= new Promise<void>((resolve) => (t.wake = resolve));
+  return t.waiter;
+}
 
 const ATTRIBUTES: Record<number, TaskAttribute> = {
   [WireTaskAttribute.Untagged]: 'untagged',
@@ -96,8 +113,6 @@ export class ScsiFlow {
       return;
     }
     conn.stats.commands++;
-    let finish!: () => void;
-    const done = new Promise<void>((r) => (finish = r));
     const collector =
       cmd.write && cmd.expectedDataTransferLength > 0
         ? new DataOutCollector(
@@ -110,13 +125,13 @@ export class ScsiFlow {
             (r) => this.#sendR2t(cmd, r),
           )
         : undefined;
-    const task: Task = { cmd, collector, done, finish };
+    const task: Task = { cmd, collector, ended: false };
     this.#tasks.set(cmd.itt, task);
     const accepted = conn.ordered(cmd, () => this.#execute(task));
     if (!accepted) {
       // Out of window: forget it, its Data-Out will be ignored.
       this.#tasks.delete(cmd.itt);
-      finish();
+      finishTask(task);
     }
   }
 
@@ -132,12 +147,16 @@ export class ScsiFlow {
       attribute: ATTRIBUTES[cmd.attribute] ?? 'simple',
       expectedDataLength: cmd.expectedDataTransferLength,
       direction,
-      receiveData: (length, signal) => {
-        if (!collector) return Promise.resolve([]);
-        if (signal.aborted) return Promise.reject(new Error('aborted'));
-        signal.addEventListener('abort', () => collector.fail(new Error('task aborted')), { once: true });
-        return collector.want(length);
-      },
+      receiveData: !collector
+        ? NO_DATA_OUT
+        : (length, signal) => {
+            if (signal.aborted) return Promise.reject(new Error('aborted'));
+            signal.addEventListener('abort', () => collector.fail(new Error('task aborted')), { once: true });
+            return collector.want(length);
+          },
+      receiveDataReady: !collector
+        ? NO_DATA_OUT
+        : (length) => (collector.received >= Math.min(length, collector.expectedLength) ? collector.want(length) : undefined),
     });
     handle.outcome.then(
       (outcome) => {
@@ -159,7 +178,7 @@ export class ScsiFlow {
   #end(task: Task): void {
     if (this.#tasks.get(task.cmd.itt) === task) this.#tasks.delete(task.cmd.itt);
     this.conn.completeOrdered(task.cmd.immediate);
-    task.finish();
+    finishTask(task);
   }
 
   #respond(task: Task, result: ScsiResult): void {
@@ -251,7 +270,7 @@ export class ScsiFlow {
           underflow: withStatus ? status.underflow : false,
           statusPresent: withStatus,
           status: withStatus ? status.status : 0,
-          lun: withStatus ? Buffer.alloc(8) : cmd.lun,
+          lun: withStatus ? NO_LUN : cmd.lun,
           itt: cmd.itt,
           ttt: RESERVED_TAG,
           statSn: withStatus ? conn.takeStatSn() : 0,
@@ -355,14 +374,14 @@ export class ScsiFlow {
     const pending = [...this.#tasks.values()];
     // A write still waiting for Data-Out would never finish: the initiator stopped sending when it logged out.
     for (const t of pending) if (t.collector?.transferring) t.collector.fail(new Error('logout'));
-    await Promise.all(pending.map((t) => t.done));
+    await Promise.all(pending.map(taskDone));
   }
 
   /** Connection gone: fail every pending transfer; SCSI aborts the tasks via nexus.close(). */
   shutdown(): void {
     for (const t of this.#tasks.values()) {
       t.collector?.fail(new Error('connection closed'));
-      t.finish();
+      finishTask(t);
     }
     this.#tasks.clear();
   }

@@ -27,7 +27,20 @@ export interface NativeBlockIo {
   zeroOut(fd: number, offset: number, length: number): Promise<void>;
   /** ioctl(BLKGETSIZE64): size of a block device in bytes. */
   blockDeviceSize(fd: number): Promise<number>;
+  /**
+   * SYNCHRONOUS preadv2(RWF_NOWAIT) into buffer[offset, offset+length): bytes
+   * read (0 at end of file), or a negated errno: -EAGAIN when the data is not
+   * all in the page cache, -EOPNOTSUPP where the file system lacks RWF_NOWAIT.
+   * Absent in an addon built before it existed.
+   */
+  preadNowait?(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
+  /** SYNCHRONOUS pwritev2(RWF_NOWAIT): bytes written (possibly fewer than given), or a negated errno as preadNowait. */
+  pwritevNowait?(fd: number, buffers: readonly Buffer[], position: number): number;
 }
+
+/** errno values the synchronous calls return negated. */
+export const EAGAIN = 11;
+export const EOPNOTSUPP = 95;
 
 export interface NativeLoad {
   readonly io: NativeBlockIo | undefined;
@@ -46,6 +59,8 @@ interface RawAddon {
   discard(fd: number, offset: number, length: number): Promise<number>;
   zeroOut(fd: number, offset: number, length: number): Promise<number>;
   blockDeviceSize(fd: number): Promise<number>;
+  preadNowait?(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
+  pwritevNowait?(fd: number, buffers: readonly Buffer[], position: number): number;
 }
 
 function wrap(raw: RawAddon): NativeBlockIo {
@@ -58,6 +73,9 @@ function wrap(raw: RawAddon): NativeBlockIo {
     discard: (fd, offset, length) => raw.discard(fd, offset, length).then(done),
     zeroOut: (fd, offset, length) => raw.zeroOut(fd, offset, length).then(done),
     blockDeviceSize: (fd) => raw.blockDeviceSize(fd),
+    // Passed through unwrapped: they are synchronous and on the per-command hot path.
+    ...(typeof raw.preadNowait === 'function' ? { preadNowait: raw.preadNowait } : {}),
+    ...(typeof raw.pwritevNowait === 'function' ? { pwritevNowait: raw.pwritevNowait } : {}),
   });
 }
 

@@ -50,6 +50,13 @@ export interface ScsiCommandRequest {
    * `expectedDataLength`. Rejects if the transport can no longer deliver.
    */
   receiveData(length: number, signal: AbortSignal): Promise<Buffer[]>;
+  /**
+   * Optional fast path: when the transport already holds all `length` bytes
+   * (e.g. iSCSI immediate data), the same result as receiveData without an
+   * AbortSignal (nothing is left to interrupt); undefined otherwise, and the
+   * caller uses receiveData.
+   */
+  receiveDataReady?(length: number): Promise<Buffer[]> | undefined;
 }
 
 export interface ScsiResult {

@@ -216,20 +216,27 @@ function sumLength(buffers: readonly Buffer[]): number {
 
 async function runPrepared(env: DispatchEnv, req: ScsiCommandRequest, p: Prepared): Promise<TaskOutcome> {
   const { entry, waitFor } = p.unit.tasks.enter(env.nexus.id, req.tag, req.attribute, p.extent);
-  const signal = entry.controller.signal;
   const edtl = req.expectedDataLength;
   try {
     let dataOut: Buffer[] = [];
+    // The signal (and its AbortController) is made only where something can wait on it.
     if (p.receive > 0) {
-      const got = await raceAbort(req.receiveData(p.receive, signal), signal);
-      if (got === ABORTED) return ABORTED;
-      dataOut = got;
+      // Data already held (immediate data) cannot be interrupted: no signal needed.
+      const ready = req.receiveDataReady?.(p.receive);
+      if (ready !== undefined) {
+        dataOut = await ready;
+      } else {
+        const signal = entry.controller.signal;
+        const got = await raceAbort(req.receiveData(p.receive, signal), signal);
+        if (got === ABORTED) return ABORTED;
+        dataOut = got;
+      }
     }
     if (waitFor.length > 0) {
-      const done = await raceAbort(Promise.all(waitFor), signal);
+      const done = await raceAbort<unknown>(waitFor.length === 1 ? waitFor[0] : Promise.all(waitFor), entry.controller.signal);
       if (done === ABORTED) return ABORTED;
     }
-    if (signal.aborted) return ABORTED;
+    if (entry.aborted) return ABORTED;
     // A sanitize may have started while this command waited for older tasks.
     if (p.unit.sanitizing !== undefined) {
       const refused = mediumRefusal(p.unit, p.spec.opcode, p.unit.mode.dSense);
@@ -242,7 +249,9 @@ async function runPrepared(env: DispatchEnv, req: ScsiCommandRequest, p: Prepare
       view: env.view,
       scope: env.scope,
       table: env.table,
-      signal,
+      get signal() {
+        return entry.controller.signal;
+      },
       dataOut,
       dataOutLength: Math.min(sumLength(dataOut), p.receive),
       expectedDataLength: edtl,
@@ -254,7 +263,7 @@ async function runPrepared(env: DispatchEnv, req: ScsiCommandRequest, p: Prepare
     } catch (error) {
       outcome = senseForError(error);
     }
-    if (signal.aborted) return ABORTED;
+    if (entry.aborted) return ABORTED;
     if (isSenseFailure(outcome)) return failed(outcome, p.unit.mode.dSense, p.spdtl ?? edtl);
     if (outcome.transferLength === undefined) outcome.transferLength = p.spdtl ?? outcome.data?.length ?? 0;
     return outcome;

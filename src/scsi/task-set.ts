@@ -14,14 +14,64 @@ export interface TaskEntry {
   readonly nexusId: string;
   readonly tag: number;
   readonly attribute: TaskAttribute;
+  /** Created on first use (most tasks never need a signal); already aborted if the task was. */
   readonly controller: AbortController;
+  /** Whether the task was aborted, without creating the controller. */
+  readonly aborted: boolean;
   readonly extent: BlockExtent | undefined;
   /** Resolves when the task has fully left the device server (I/O finished or cancelled). */
   readonly finished: Promise<void>;
 }
 
-interface MutableEntry extends TaskEntry {
-  settle(): void;
+const SETTLED: Promise<void> = Promise.resolve();
+
+/**
+ * The AbortController and the `finished` promise are made lazily: a 4 KiB
+ * read at QD32 needs neither, and creating them per task measured ~3% of the
+ * CPU profile (createAbortSignal) plus GC.
+ */
+class Entry implements TaskEntry {
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #left = false;
+  #finished: Promise<void> | undefined;
+  #settle: (() => void) | undefined;
+
+  constructor(
+    readonly nexusId: string,
+    readonly tag: number,
+    readonly attribute: TaskAttribute,
+    readonly extent: BlockExtent | undefined,
+  ) {}
+
+  get controller(): AbortController {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort();
+    }
+    return this.#controller;
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get finished(): Promise<void> {
+    if (this.#left) return SETTLED;
+    this.#finished ??= new Promise<void>((resolve) => (this.#settle = resolve));
+    return this.#finished;
+  }
+
+  abort(): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#controller?.abort();
+  }
+
+  settle(): void {
+    this.#left = true;
+    this.#settle?.();
+  }
 }
 
 function overlaps(a: BlockExtent, b: BlockExtent): boolean {
@@ -29,7 +79,7 @@ function overlaps(a: BlockExtent, b: BlockExtent): boolean {
 }
 
 export class TaskSet {
-  readonly #entries = new Set<MutableEntry>();
+  readonly #entries = new Set<Entry>();
 
   get size(): number {
     return this.#entries.size;
@@ -52,17 +102,13 @@ export class TaskSet {
         }
       }
     }
-    let settle!: () => void;
-    const finished = new Promise<void>((resolve) => {
-      settle = resolve;
-    });
-    const entry: MutableEntry = { nexusId, tag, attribute, controller: new AbortController(), extent, finished, settle };
+    const entry = new Entry(nexusId, tag, attribute, extent);
     this.#entries.add(entry);
     return { entry, waitFor };
   }
 
   leave(entry: TaskEntry): void {
-    const e = entry as MutableEntry;
+    const e = entry as Entry;
     if (this.#entries.delete(e)) e.settle();
   }
 
@@ -77,7 +123,7 @@ export class TaskSet {
 
   /** Abort the given tasks and resolve once each has really finished. */
   static async abortAll(entries: readonly TaskEntry[]): Promise<void> {
-    for (const e of entries) e.controller.abort();
+    for (const e of entries) (e as Entry).abort();
     await Promise.all(entries.map((e) => e.finished));
   }
 }
