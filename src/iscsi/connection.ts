@@ -180,13 +180,13 @@ export class IscsiConnection {
       case Opcode.DataOut:
         return this.#scsi!.onDataOut(pdu);
       case Opcode.TaskManagementRequest:
-        return this.#ordered(pdu, () => this.#scsi!.onTaskManagement(pdu), frame);
+        return void this.ordered(pdu, () => this.#scsi!.onTaskManagement(pdu));
       case Opcode.NopOut:
         return this.#onNopOut(pdu, frame);
       case Opcode.TextRequest:
-        return this.#ordered(pdu, () => this.#onText(pdu, frame), frame);
+        return void this.ordered(pdu, () => this.#onText(pdu, frame));
       case Opcode.LogoutRequest:
-        return this.#ordered(pdu, () => void this.#onLogout(pdu), frame);
+        return void this.ordered(pdu, () => void this.#onLogout(pdu));
       case Opcode.Snack:
         // RFC 7143 §11.16: SNACK support is required only at ERL > 0.
         return this.reject(frame, RejectReason.ProtocolError);
@@ -220,9 +220,6 @@ export class IscsiConnection {
     return true;
   }
 
-  #ordered(pdu: { immediate: boolean; cmdSn: number }, run: () => void, _frame: ReceivedFrame): void {
-    this.ordered(pdu, run);
-  }
 
   /** A non-immediate command's final response went out: open a CmdSN slot. */
   completeOrdered(immediate: boolean): void {

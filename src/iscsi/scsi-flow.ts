@@ -216,7 +216,7 @@ export class ScsiFlow {
           itt: cmd.itt,
           snackTag: 0,
           statSn: conn.takeStatSn(),
-          expCmdSn: this.#expCmdSnAfter(cmd),
+          expCmdSn: conn.expCmdSn,
           maxCmdSn: this.#maxCmdSnAfter(cmd),
           expDataSn: 0,
           bidiReadResidualCount: 0,
@@ -229,10 +229,6 @@ export class ScsiFlow {
   }
 
   // MaxCmdSN grows when the response leaves; show the grown value in that very response.
-  #expCmdSnAfter(_cmd: ScsiCommand): number {
-    return this.conn.expCmdSn;
-  }
-
   #maxCmdSnAfter(cmd: ScsiCommand): number {
     return cmd.immediate ? this.conn.maxCmdSn : (this.conn.maxCmdSn + 1) >>> 0;
   }
