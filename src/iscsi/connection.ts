@@ -29,6 +29,8 @@ export interface Wire {
   configure(settings: { maxRecvDataSegmentLength: number; headerDigest: boolean; dataDigest: boolean }): void;
   /** Flush what was sent, then close. */
   close(): void;
+  /** Received data buffers nobody references any more (the wire may reuse pooled ones). */
+  release?(buffers: readonly Buffer[]): void;
 }
 
 /** What the runtime provides for a logged-in session. */

@@ -157,6 +157,7 @@ export class ScsiFlow {
       receiveDataReady: !collector
         ? NO_DATA_OUT
         : (length) => (collector.received >= Math.min(length, collector.expectedLength) ? collector.want(length) : undefined),
+      releaseData: collector ? (buffers) => this.conn.wire.release?.(buffers) : undefined,
     });
     handle.outcome.then(
       (outcome) => {

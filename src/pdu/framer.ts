@@ -2,8 +2,11 @@
 //   BHS(48) | AHS(TotalAHSLength*4) | HeaderDigest? | Data | pad | DataDigest?
 //
 // Zero copy when a segment lies inside one chunk (subarray views); a segment
-// spanning chunks is allocated once at its exact size and filled. Digests are
-// only checked, never stored, so their bytes go through a per-framer scratch.
+// spanning chunks is allocated once at its exact size and filled. A socket
+// that can read into a buffer of our choosing asks `directTarget()` first, so
+// the rest of a large data segment is read straight into its final buffer
+// (no copy at all). Digests are only checked, never stored, so their bytes go
+// through a per-framer scratch.
 
 import { readDataSegmentLength, readTotalAhsLength, MAX_AHS_LENGTH } from './bhs.js';
 import { crc32cUpdate, headerDigest, padLength, readDigest } from './digest.js';
@@ -17,6 +20,9 @@ export interface FramerLimits {
   dataDigest: boolean;
   maxAhsLength?: number;
 }
+
+/** Data segments at least this long (still to come) are offered for direct reads. */
+export const DIRECT_READ_MIN = 16 * 1024;
 
 export type FramerError = { kind: 'fatal'; reason: string };
 
@@ -58,10 +64,44 @@ export class PduFramer {
   private useDataDigest = false;
   private dataCrc = 0;
 
-  constructor(limits: FramerLimits, onFrame: (f: ReceivedFrame) => void, onError: (e: FramerError) => void) {
+  /** Buffer for a data segment that spans reads (its owner may pool them). */
+  private readonly allocate: (length: number) => Buffer;
+
+  constructor(
+    limits: FramerLimits,
+    onFrame: (f: ReceivedFrame) => void,
+    onError: (e: FramerError) => void,
+    allocate: (length: number) => Buffer = Buffer.allocUnsafe,
+  ) {
     this.limits = limits;
     this.onFrame = onFrame;
     this.onError = onError;
+    this.allocate = allocate;
+  }
+
+  /**
+   * Where the next read should land to need no copy: the unfilled rest of a
+   * data segment of at least DIRECT_READ_MIN bytes, or undefined (then read
+   * anywhere and `push` the bytes). Reading into it is followed by
+   * `pushDirect(n)` before anything else is pushed.
+   */
+  directTarget(): Buffer | undefined {
+    if (this.step !== Step.Data || this.need - this.filled < DIRECT_READ_MIN) return undefined;
+    if (this.filled === 0) this.partial = this.allocate(this.need);
+    return (this.partial as Buffer).subarray(this.filled, this.need);
+  }
+
+  /** `n` bytes were read into the buffer `directTarget()` returned. */
+  pushDirect(n: number): void {
+    if (this.step !== Step.Data || this.partial === undefined || n > this.need - this.filled) {
+      throw new Error('pushDirect without a matching directTarget');
+    }
+    this.filled += n;
+    if (this.filled < this.need) return;
+    const seg = this.partial;
+    this.partial = undefined;
+    this.filled = 0;
+    this.complete(seg);
   }
 
   /** True once a fatal error was reported; all further input is ignored. */
@@ -88,7 +128,11 @@ export class PduFramer {
           // Digest and pad bytes are consumed at once, so they may share the scratch;
           // BHS, AHS and data end up in the frame and need their own buffer.
           const transient = this.step === Step.HeaderDigest || this.step === Step.Pad || this.step === Step.DataDigest;
-          this.partial = transient ? this.scratch.subarray(0, need) : Buffer.allocUnsafe(need);
+          this.partial = transient
+            ? this.scratch.subarray(0, need)
+            : this.step === Step.Data
+              ? this.allocate(need)
+              : Buffer.allocUnsafe(need);
         }
         const target = this.partial as Buffer;
         const n = Math.min(need - this.filled, end - pos);

@@ -19,6 +19,7 @@ import { IscsiConnection, type ConnectionHooks, type SessionBinding } from '../i
 import type { ChapCredentials, LoginOutcome, LoginTarget } from '../iscsi/login/index.js';
 import type { SendTargetsEntry } from '../iscsi/text/index.js';
 import { TcpWire } from './tcp-wire.js';
+import { SegmentPool } from './segment-pool.js';
 import { filePrStore } from './pr-store.js';
 import { join } from 'node:path';
 import { buildTpgRuntime, type TpgRuntime } from './tpg-runtime.js';
@@ -158,6 +159,8 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
   const discoveryAuth = { required: fabric?.discovery_enable_auth === true, credentials: discoveryCredentials };
 
   const registry = new SessionRegistry();
+  // Large received data segments are reused across every connection of this target.
+  const segments = new SegmentPool();
   const connections = new Set<IscsiConnection>();
   let connectionSeq = 0;
 
@@ -195,13 +198,13 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
     return out;
   };
 
-  const handleSocket = (socket: Socket) => {
-    const localAddress = socket.localAddress ?? '';
-    const localPort = socket.localPort ?? 0;
-    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+  const handleSocket = (accepted: Socket) => {
+    const localAddress = accepted.localAddress ?? '';
+    const localPort = accepted.localPort ?? 0;
+    const peer = `${accepted.remoteAddress}:${accepted.remotePort}`;
     const here = tpgsOnPortal(localAddress, localPort);
     if (here.length === 0) {
-      socket.destroy();
+      accepted.destroy();
       return;
     }
     const id = `c${++connectionSeq}`;
@@ -293,11 +296,13 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
       },
     };
     let conn: IscsiConnection | undefined;
-    const wire = new TcpWire(
-      socket,
+    const wire = TcpWire.accept(
+      accepted,
       (frame) => conn?.receive(frame),
       (reason) => conn?.fail(reason),
+      segments,
     );
+    const socket = wire.socket;
     conn = new IscsiConnection(
       id,
       wire,
@@ -333,7 +338,7 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
   const servers: Server[] = [];
   const listening: { host: string; port: number }[] = [];
   for (const spec of planListeners(allPortals)) {
-    const server = createServer({ noDelay: true }, handleSocket);
+    const server = createServer({ noDelay: true, pauseOnConnect: true }, handleSocket);
     // Each connection costs memory before it authenticates; cap them per listener.
     server.maxConnections = MAX_CONNECTIONS_PER_PORTAL;
     try {

@@ -6,6 +6,8 @@ import { PduFramer, type ReceivedFrame } from '../pdu/framer.js';
 import { serializeFrame } from '../pdu/wire.js';
 import type { Frame } from '../pdu/types.js';
 import type { Wire } from '../iscsi/connection.js';
+import { adoptSocket, SocketReader } from './socket-reader.js';
+import type { SegmentPool } from './segment-pool.js';
 
 /** Stop reading from a peer whose responses pile up unread (bounded memory). */
 const HIGH_WATER = 32 * 1024 * 1024;
@@ -17,16 +19,49 @@ export class TcpWire implements Wire {
   #closing = false;
   #paused = false;
 
+  /**
+   * A wire for a socket a server accepted with pauseOnConnect: reads go
+   * through a SocketReader (large segments land in place) when the socket can
+   * be adopted, through 'data' events otherwise.
+   */
+  static accept(
+    accepted: Socket,
+    onFrame: (f: ReceivedFrame) => void,
+    onFatal: (reason: string) => void,
+    pool?: SegmentPool,
+  ): TcpWire {
+    const reader = new SocketReader();
+    const socket = adoptSocket(accepted, reader);
+    if (!socket) {
+      const wire = new TcpWire(accepted, onFrame, onFatal, { pool });
+      accepted.resume();
+      return wire;
+    }
+    const wire = new TcpWire(socket, onFrame, onFatal, { reader, pool });
+    socket.resume();
+    return wire;
+  }
+
+  readonly #pool: SegmentPool | undefined;
+
   constructor(
     readonly socket: Socket,
     onFrame: (f: ReceivedFrame) => void,
     onFatal: (reason: string) => void,
+    options: { reader?: SocketReader; pool?: SegmentPool } = {},
   ) {
-    this.framer = new PduFramer({ maxDataSegmentLength: 8192, headerDigest: false, dataDigest: false }, onFrame, (e) =>
-      onFatal(e.reason),
+    const pool = options.pool;
+    this.#pool = pool;
+    this.framer = new PduFramer(
+      { maxDataSegmentLength: 8192, headerDigest: false, dataDigest: false },
+      onFrame,
+      (e) => onFatal(e.reason),
+      pool ? (n) => pool.allocate(n) : undefined,
     );
+    const reader = options.reader;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.framer.push(chunk));
+    if (reader) reader.framer = this.framer;
+    else socket.on('data', (chunk: Buffer) => this.framer.push(chunk));
     socket.on('drain', () => {
       if (this.#paused) {
         this.#paused = false;
@@ -62,6 +97,10 @@ export class TcpWire implements Wire {
       this.#paused = true;
       socket.pause();
     }
+  }
+
+  release(buffers: readonly Buffer[]): void {
+    this.#pool?.release(buffers);
   }
 
   close(): void {

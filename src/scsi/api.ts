@@ -57,6 +57,13 @@ export interface ScsiCommandRequest {
    * caller uses receiveData.
    */
   receiveDataReady?(length: number): Promise<Buffer[]> | undefined;
+  /**
+   * Optional: the command is done with these buffers (as receiveData gave
+   * them) and holds no reference to them; the transport may reuse their
+   * memory. Called only for commands that declare it (CommandSpec
+   * releasesDataOut), after they finished executing.
+   */
+  releaseData?(buffers: readonly Buffer[]): void;
 }
 
 export interface ScsiResult {

@@ -68,6 +68,11 @@ export interface CommandSpec<P = unknown> {
   readonly truncatableDataOut?: boolean;
   /** Blocks touched, for the ordering of overlapping I/O. */
   extent?(params: P): BlockExtent | undefined;
+  /**
+   * execute() keeps no reference to ctx.dataOut once it settles (the backstore
+   * write has completed), so the transport may reuse those buffers.
+   */
+  readonly releasesDataOut?: boolean;
   execute(params: P, ctx: CommandContext): Promise<CommandOutcome>;
 }
 

@@ -263,6 +263,7 @@ async function runPrepared(env: DispatchEnv, req: ScsiCommandRequest, p: Prepare
     } catch (error) {
       outcome = senseForError(error);
     }
+    if (p.spec.releasesDataOut === true && dataOut.length > 0) req.releaseData?.(dataOut);
     if (entry.aborted) return ABORTED;
     if (isSenseFailure(outcome)) return failed(outcome, p.unit.mode.dSense, p.spdtl ?? edtl);
     if (outcome.transferLength === undefined) outcome.transferLength = p.spdtl ?? outcome.data?.length ?? 0;

@@ -71,6 +71,7 @@ function writeCommand(opcode: number, size: Size): AnyCommandSpec {
     dataOutLength: blockBytes,
     truncatableDataOut: true,
     extent: (p) => ({ lba: p.lba, blocks: p.blocks, write: true }),
+    releasesDataOut: true,
     async execute(p, ctx) {
       await doWrite(p, ctx, (p.flags & FUA) !== 0);
       return { status: ScsiStatus.Good };

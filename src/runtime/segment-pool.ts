@@ -1,0 +1,61 @@
+// Reusable buffers for large received data segments (Data-Out, immediate
+// data). A 1 MiB write arrives as several 256 KiB segments; allocating each
+// fresh costs little by itself, but the external memory makes V8 run a
+// scavenge every few milliseconds ("external memory pressure"). Segments come
+// back only when the SCSI layer says the command is done with them
+// (ScsiCommandRequest.releaseData), so a buffer is never reused while a
+// backstore write may still read it.
+
+/** Segments smaller than this are left to the allocator (cheap, short-lived). */
+const POOLED_MIN = 64 * 1024;
+
+export class SegmentPool {
+  readonly #free = new Map<number, ArrayBuffer[]>();
+  /** Buffers handed out and not yet released: release() ignores anything else. */
+  readonly #out = new WeakSet<ArrayBuffer>();
+  #freeBytes = 0;
+
+  constructor(readonly maxFreeBytes = 64 * 1024 * 1024) {}
+
+  /** Bytes held for reuse. */
+  get freeBytes(): number {
+    return this.#freeBytes;
+  }
+
+  allocate(length: number): Buffer {
+    if (length < POOLED_MIN) return Buffer.allocUnsafe(length);
+    const size = sizeClass(length);
+    const ab = this.#free.get(size)?.pop();
+    if (ab) {
+      this.#freeBytes -= size;
+      this.#out.add(ab);
+      return Buffer.from(ab, 0, length);
+    }
+    const fresh = Buffer.allocUnsafeSlow(size);
+    this.#out.add(fresh.buffer);
+    return fresh.subarray(0, length);
+  }
+
+  /** The owner no longer references these (views of) pooled buffers. */
+  release(buffers: readonly Buffer[]): void {
+    for (const b of buffers) {
+      const ab = b.buffer as ArrayBuffer;
+      if (!this.#out.has(ab)) continue;
+      this.#out.delete(ab);
+      const size = ab.byteLength;
+      if (this.#freeBytes + size > this.maxFreeBytes) continue;
+      let list = this.#free.get(size);
+      if (!list) {
+        list = [];
+        this.#free.set(size, list);
+      }
+      list.push(ab);
+      this.#freeBytes += size;
+    }
+  }
+}
+
+/** Next power of two: few classes, at most 2× slack. */
+function sizeClass(n: number): number {
+  return 2 ** Math.ceil(Math.log2(n));
+}
