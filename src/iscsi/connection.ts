@@ -25,12 +25,15 @@ import type { Logger } from '../runtime/logger.js';
 
 /** Where frames go. The adapter applies digests and limits from the next frame on. */
 export interface Wire {
-  send(frame: Frame): void;
+  /** `onSent`: the frame's buffers have been handed to the OS (they may be reused). */
+  send(frame: Frame, onSent?: () => void): void;
   configure(settings: { maxRecvDataSegmentLength: number; headerDigest: boolean; dataDigest: boolean }): void;
   /** Flush what was sent, then close. */
   close(): void;
   /** Received data buffers nobody references any more (the wire may reuse pooled ones). */
   release?(buffers: readonly Buffer[]): void;
+  /** A buffer for outgoing data the wire may recycle once sent; undefined: allocate your own. */
+  allocate?(length: number): Buffer | undefined;
 }
 
 /** What the runtime provides for a logged-in session. */
@@ -144,11 +147,11 @@ export class IscsiConnection {
     return this.window ? this.window.maxCmdSn : 0;
   }
 
-  send(frame: Frame): void {
+  send(frame: Frame, onSent?: () => void): void {
     if (this.state === 'closed') return;
     this.stats.txPdus++;
     this.stats.txDataBytes += frame.data.length;
-    this.wire.send(frame);
+    this.wire.send(frame, onSent);
   }
 
   /** Framer delivered a frame. */

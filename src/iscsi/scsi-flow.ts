@@ -158,6 +158,7 @@ export class ScsiFlow {
         ? NO_DATA_OUT
         : (length) => (collector.received >= Math.min(length, collector.expectedLength) ? collector.want(length) : undefined),
       releaseData: collector ? (buffers) => this.conn.wire.release?.(buffers) : undefined,
+      allocateDataIn: cmd.read ? (length) => this.conn.wire.allocate?.(length) : undefined,
     });
     handle.outcome.then(
       (outcome) => {
@@ -203,7 +204,12 @@ export class ScsiFlow {
     const readable = cmd.read ? Math.min(data.length, edtl) : 0;
     const payload = readable === data.length ? data : data.subarray(0, readable);
     const collapse = result.status === ScsiStatus.Good && !result.sense && payload.length > 0;
-    if (payload.length > 0) this.#sendDataIn(cmd, payload, collapse ? { status: result.status, overflow, underflow, residual } : undefined);
+    if (payload.length > 0) {
+      // The wire ignores buffers it did not allocate; one it did comes back once sent.
+      const wire = conn.wire;
+      const recycle = wire.release ? () => wire.release?.([data]) : undefined;
+      this.#sendDataIn(cmd, payload, collapse ? { status: result.status, overflow, underflow, residual } : undefined, recycle);
+    }
     if (!collapse) {
       conn.send(
         encodeScsiResponse({
@@ -243,6 +249,7 @@ export class ScsiFlow {
     cmd: ScsiCommand,
     payload: Buffer,
     status: { status: number; overflow: boolean; underflow: boolean; residual: number } | undefined,
+    onSent?: () => void,
   ): void {
     const conn = this.conn;
     const maxSeg = Math.max(512, this.maxXmit());
@@ -278,6 +285,7 @@ export class ScsiFlow {
           residualCount: withStatus ? status.residual : 0,
           data: payload.subarray(offset, end),
         }),
+        last ? onSent : undefined,
       );
       offset = end;
     }

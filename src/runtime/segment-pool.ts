@@ -1,10 +1,12 @@
-// Reusable buffers for large received data segments (Data-Out, immediate
-// data). A 1 MiB write arrives as several 256 KiB segments; allocating each
-// fresh costs little by itself, but the external memory makes V8 run a
-// scavenge every few milliseconds ("external memory pressure"). Segments come
-// back only when the SCSI layer says the command is done with them
-// (ScsiCommandRequest.releaseData), so a buffer is never reused while a
-// backstore write may still read it.
+// Reusable buffers for large data segments: received Data-Out / immediate
+// data, and Data-In read from the backstore. A 1 MiB write arrives as several
+// 256 KiB segments and a 1 MiB read needs a 1 MiB buffer; allocating each fresh
+// costs little by itself, but the external memory makes V8 run a scavenge
+// every few milliseconds ("external memory pressure"). A buffer comes back only
+// when nothing references it any more: received segments when the SCSI layer
+// says the command is done with them (ScsiCommandRequest.releaseData, after
+// the backstore write completed), Data-In once the socket handed it to the
+// kernel (Wire.send onSent). release() ignores buffers it did not hand out.
 
 /** Segments smaller than this are left to the allocator (cheap, short-lived). */
 const POOLED_MIN = 64 * 1024;
@@ -20,6 +22,11 @@ export class SegmentPool {
   /** Bytes held for reuse. */
   get freeBytes(): number {
     return this.#freeBytes;
+  }
+
+  /** A pooled buffer, or undefined below the pooling size (the caller allocates). */
+  allocateLarge(length: number): Buffer | undefined {
+    return length < POOLED_MIN ? undefined : this.allocate(length);
   }
 
   allocate(length: number): Buffer {

@@ -80,7 +80,7 @@ export class TcpWire implements Wire {
     this.#digests = { header: settings.headerDigest, data: settings.dataDigest };
   }
 
-  send(frame: Frame): void {
+  send(frame: Frame, onSent?: () => void): void {
     const socket = this.socket;
     if (this.#closing || socket.destroyed) return;
     // Batch every PDU produced in this event-loop turn into one writev.
@@ -92,7 +92,12 @@ export class TcpWire implements Wire {
         socket.uncork();
       });
     }
-    for (const b of serializeFrame(frame, this.#digests)) socket.write(b);
+    const parts = serializeFrame(frame, this.#digests);
+    const last = parts.length - 1;
+    for (let i = 0; i < last; i++) socket.write(parts[i]);
+    // Only a successful write hands the buffers over; after an error they are left to the GC.
+    if (onSent) socket.write(parts[last], (err) => err || onSent());
+    else socket.write(parts[last]);
     if (!this.#paused && socket.writableLength > HIGH_WATER) {
       this.#paused = true;
       socket.pause();
@@ -101,6 +106,10 @@ export class TcpWire implements Wire {
 
   release(buffers: readonly Buffer[]): void {
     this.#pool?.release(buffers);
+  }
+
+  allocate(length: number): Buffer | undefined {
+    return this.#pool?.allocateLarge(length);
   }
 
   close(): void {

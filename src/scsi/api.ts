@@ -64,6 +64,12 @@ export interface ScsiCommandRequest {
    * releasesDataOut), after they finished executing.
    */
   releaseData?(buffers: readonly Buffer[]): void;
+  /**
+   * Optional: a buffer of `length` bytes for Data-In that the transport
+   * recycles once it has sent it (the command must return it as its data and
+   * keep no reference); undefined when the transport has none to offer.
+   */
+  allocateDataIn?(length: number): Buffer | undefined;
 }
 
 export interface ScsiResult {

@@ -25,6 +25,8 @@ export interface CommandContext {
   /** Data-Out received for this command (possibly fewer bytes than the CDB asked for, see dispatch.ts). */
   readonly dataOut: readonly Buffer[];
   readonly dataOutLength: number;
+  /** A recyclable buffer for this command's Data-In (ScsiCommandRequest.allocateDataIn). */
+  readonly dataInBuffer?: (length: number) => Buffer | undefined;
   readonly expectedDataLength: number;
   /** Effective write protection for this nexus' view of the LU. */
   readonly writeProtected: boolean;

@@ -254,6 +254,7 @@ async function runPrepared(env: DispatchEnv, req: ScsiCommandRequest, p: Prepare
       },
       dataOut,
       dataOutLength: Math.min(sumLength(dataOut), p.receive),
+      dataInBuffer: req.allocateDataIn,
       expectedDataLength: edtl,
       writeProtected: p.writeProtected,
     };

@@ -82,3 +82,24 @@ test('SegmentPool: reuses released buffers by size class, ignores foreign and do
   pool.release([b, c, d]);
   assert.equal(pool.freeBytes, 256 * 1024, 'never more than maxFreeBytes kept');
 });
+
+test('TcpWire.send: onSent fires once the frame was handed to the OS, never for a destroyed socket', async () => {
+  const server = createServer((s) => s.resume());
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  await once(client, 'connect');
+  const wire = new TcpWire(client, () => {}, () => {});
+  const frame = encodeDataOut({ final: true, lun: LUN, itt: 1, ttt: 1, expStatSn: 0, dataSn: 0, bufferOffset: 0, data: Buffer.alloc(300_000) } as never);
+  const sent = await new Promise<boolean>((resolve) => {
+    wire.send(frame, () => resolve(true));
+    setTimeout(() => resolve(false), 5000);
+  });
+  assert.equal(sent, true);
+  let late = false;
+  client.destroy();
+  wire.send(frame, () => (late = true));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(late, false);
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});

@@ -42,3 +42,34 @@ test('commands that may keep their parameter data (MODE SELECT, PERSISTENT RESER
   await nexus.execute(ms).outcome;
   assert.deepEqual(released, []);
 });
+
+test('READ(10) reads into the buffer the transport offers (allocateDataIn) and returns exactly that buffer', async () => {
+  const f = fixture();
+  f.dev.bytes.fill(0x5a, 16 * 512, 20 * 512);
+  const nexus = f.open('n1');
+  const offered: Buffer[] = [];
+  const req = {
+    ...request(cdb10(0x28, 16, 4), { edtl: 4 * 512 }),
+    allocateDataIn: (n: number) => {
+      const b = Buffer.alloc(n, 0xee);
+      offered.push(b);
+      return b;
+    },
+  };
+  const out = await nexus.execute(req).outcome;
+  assert.notEqual(out, ABORTED);
+  if (out === ABORTED) return;
+  assert.equal(offered.length, 1);
+  assert.equal(offered[0].length, 4 * 512);
+  assert.equal(out.data, offered[0]);
+  assert.deepEqual(out.data, Buffer.alloc(4 * 512, 0x5a));
+});
+
+test('READ(10) without an offered buffer (allocateDataIn → undefined) lets the device allocate', async () => {
+  const f = fixture();
+  const nexus = f.open('n1');
+  const req = { ...request(cdb10(0x28, 0, 2), { edtl: 1024 }), allocateDataIn: () => undefined };
+  const out = await nexus.execute(req).outcome;
+  assert.notEqual(out, ABORTED);
+  if (out !== ABORTED) assert.equal(out.data?.length, 1024);
+});

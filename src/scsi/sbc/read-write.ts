@@ -43,7 +43,7 @@ function readCommand(opcode: number, size: Size): AnyCommandSpec {
       // Only read what the transport can send (EDTL); the residual comes from transferLength.
       const wanted = Math.min(p.blocks, Math.ceil(ctx.expectedDataLength / bs));
       if (wanted === 0) return { status: ScsiStatus.Good, transferLength: full };
-      const data = await ctx.unit.device.read(p.lba, wanted);
+      const data = await ctx.unit.device.read(p.lba, wanted, ctx.dataInBuffer?.(wanted * bs));
       return { status: ScsiStatus.Good, data, transferLength: full };
     },
   });
