@@ -3,7 +3,7 @@
  *
  *   fallocate(PUNCH_HOLE|KEEP_SIZE), fallocate(ZERO_RANGE|KEEP_SIZE)
  *   lseek(SEEK_DATA), lseek(SEEK_HOLE)
- *   ioctl(BLKDISCARD), ioctl(BLKZEROOUT), ioctl(BLKGETSIZE64)
+ *   ioctl(BLKDISCARD), ioctl(BLKZEROOUT), ioctl(BLKGETSIZE64), ioctl(BLKPBSZGET)
  *
  * Every call above runs on libuv's thread pool (napi_create_async_work) and
  * settles a promise; nothing there blocks the event loop. The exception is the
@@ -49,6 +49,7 @@ enum op {
   OP_DISCARD,
   OP_ZEROOUT,
   OP_GETSIZE64,
+  OP_PBSZGET,
 };
 
 struct request {
@@ -147,6 +148,13 @@ static void execute(napi_env env, void *data) {
     case OP_GETSIZE64: {
       uint64_t size = 0;
       if (ioctl(r->fd, BLKGETSIZE64, &size) != 0) r->err = errno;
+      else r->result = (int64_t)size;
+      return;
+    }
+    case OP_PBSZGET: {
+      /* The physical sector size (queue/physical_block_size); ENOTTY on a regular file. */
+      unsigned int size = 0;
+      if (ioctl(r->fd, BLKPBSZGET, &size) != 0) r->err = errno;
       else r->result = (int64_t)size;
       return;
     }
@@ -249,6 +257,7 @@ static napi_value seek_hole(napi_env env, napi_callback_info info) { return star
 static napi_value discard(napi_env env, napi_callback_info info) { return start(env, info, OP_DISCARD, 3); }
 static napi_value zeroout(napi_env env, napi_callback_info info) { return start(env, info, OP_ZEROOUT, 3); }
 static napi_value getsize64(napi_env env, napi_callback_info info) { return start(env, info, OP_GETSIZE64, 1); }
+static napi_value pbszget(napi_env env, napi_callback_info info) { return start(env, info, OP_PBSZGET, 1); }
 
 /* ---- Synchronous page-cache I/O (RWF_NOWAIT) ---------------------------- */
 
@@ -348,6 +357,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"discard", NULL, discard, NULL, NULL, NULL, napi_enumerable, NULL},
     {"zeroOut", NULL, zeroout, NULL, NULL, NULL, napi_enumerable, NULL},
     {"blockDeviceSize", NULL, getsize64, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"physicalBlockSize", NULL, pbszget, NULL, NULL, NULL, napi_enumerable, NULL},
     {"preadNowait", NULL, pread_nowait, NULL, NULL, NULL, napi_enumerable, NULL},
     {"pwritevNowait", NULL, pwritev_nowait, NULL, NULL, NULL, napi_enumerable, NULL},
   };

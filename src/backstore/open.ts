@@ -10,6 +10,9 @@ import { BackstoreOpenError } from './errors.js';
 import { openFileio } from './fileio.js';
 import { type BlockEnvironment, openBlock } from './block.js';
 import { openRamdisk } from './ramdisk.js';
+import { storageEncrypted } from '../config/medium.js';
+import { encryptedDevice } from './encrypted.js';
+import { loadOrCreateKey, writeKeyFile } from './key-store.js';
 
 export { BackstoreOpenError } from './errors.js';
 
@@ -27,6 +30,11 @@ export interface OpenStorageOptions {
    * emulate_tpws) that the device cannot give; the LUN is then fully provisioned.
    */
   onWarning?: (message: string) => void;
+  /**
+   * Key file of a storage object with attributes.encryption=1 (see
+   * key-store.ts keyFilePath); required for one, ignored otherwise.
+   */
+  keyFile?: string;
 }
 
 /** Why a device that was asked to be thin is not. */
@@ -50,7 +58,37 @@ export async function openStorageObject(so: StorageObjectConfig, options: OpenSt
   const device = await openDevice(so, options);
   const why = thinUnavailable(so, device, options.native);
   if (why !== undefined) options.onWarning?.(why);
-  return device;
+  return storageEncrypted(so) ? withEncryption(so, device, options) : device;
+}
+
+/** Bytes at the start of the medium looked at when a key is created (a partition table or file system would be there). */
+const PROBE_BYTES = 1024 * 1024;
+
+/** The device wrapped in AES-256-XTS under the storage object's key (created on first start); closes it on failure. */
+async function withEncryption(so: StorageObjectConfig, device: BlockDevice, options: OpenStorageOptions): Promise<BlockDevice> {
+  const where = options.path === undefined ? 'attributes.encryption' : `${options.path}.attributes.encryption`;
+  const keyFile = options.keyFile;
+  try {
+    if (keyFile === undefined) throw new Error('encryption=1 needs a state directory to keep the storage object\'s key in');
+    const { key, created } = await loadOrCreateKey(keyFile);
+    try {
+      if (created && !(await looksEmpty(device))) {
+        options.onWarning?.(`storage object '${so.name}': created encryption key ${keyFile}, but the medium already holds data, which does not decrypt with it`);
+      }
+      return encryptedDevice(device, { key, persistKey: (k) => writeKeyFile(keyFile, k) });
+    } finally {
+      key.fill(0);
+    }
+  } catch (e) {
+    await device.close().catch(() => undefined);
+    throw new BackstoreOpenError(`${where}: ${e instanceof Error ? e.message : String(e)}`, { storageObject: so.name, path: options.path, cause: e });
+  }
+}
+
+async function looksEmpty(device: BlockDevice): Promise<boolean> {
+  const blocks = Math.min(device.blockCount, Math.max(1, Math.floor(PROBE_BYTES / device.blockSize)));
+  const head = await device.read(0, blocks);
+  return head.equals(Buffer.alloc(head.length));
 }
 
 async function openDevice(so: StorageObjectConfig, options: OpenStorageOptions): Promise<BlockDevice> {

@@ -51,6 +51,12 @@ export interface BlockDevice {
   readonly unmapZeroes?: boolean;
   /** Preferred unmap unit in blocks (file system block or ramdisk chunk); unmapping less only zeroes. */
   readonly unmapGranularity?: number;
+  /**
+   * Replace the media encryption key (SBC-4 SANITIZE CRYPTOGRAPHIC ERASE):
+   * durable when it resolves; data written before then no longer decrypts.
+   * Present only on a device that stores user data encrypted (encrypted.ts).
+   */
+  cryptoErase?(): Promise<void>;
   close(): Promise<void>;
 }
 

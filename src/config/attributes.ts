@@ -10,7 +10,9 @@ import { type Checker, fail, isObject, join, typeName } from './check.js';
 type AttrSpec =
   | { kind: 'bool' }
   | { kind: 'int'; min: number; max: number }
-  | { kind: 'enum'; values: readonly number[]; rule: string; why: string };
+  | { kind: 'enum'; values: readonly number[]; rule: string; why: string }
+  /** A power-of-two multiple of the logical block size, at most 2^maxExponent of them (checked against the sibling block_size). */
+  | { kind: 'physical-block'; maxExponent: number; rule: string };
 
 const BOOL: AttrSpec = { kind: 'bool' };
 const UINT: AttrSpec = { kind: 'int', min: 0, max: 0xffffffff };
@@ -54,7 +56,9 @@ export const STORAGE_ATTRIBUTES: Readonly<Record<string, AttrSpec>> = Object.fre
   optimal_sectors: UINT,
   // tsgt extensions (rtslib keeps attributes it does not know; LIO has no removable media on fileio/block).
   removable: BOOL,
+  encryption: BOOL,
   sanitize_mib_per_sec: UINT,
+  physical_block_size: { kind: 'physical-block', maxExponent: 15, rule: 'physical-block-size' },
 });
 
 export const TPG_ATTRIBUTES: Readonly<Record<string, AttrSpec>> = Object.freeze({
@@ -102,13 +106,13 @@ export function checkAttributes(
       continue;
     }
     const spec = Object.hasOwn(table, name) ? table[name] : undefined;
-    if (spec && !checkKnown(c, p, name, spec, value)) continue;
+    if (spec && !checkKnown(c, p, name, spec, value, v)) continue;
     out[name] = value;
   }
   return out;
 }
 
-function checkKnown(c: Checker, path: string, name: string, spec: AttrSpec, value: number | string): boolean {
+function checkKnown(c: Checker, path: string, name: string, spec: AttrSpec, value: number | string, all: Readonly<Record<string, unknown>>): boolean {
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
     fail(c, path, 'attribute-value', `${name} must be an integer, not ${JSON.stringify(value)}`);
     return false;
@@ -126,7 +130,26 @@ function checkKnown(c: Checker, path: string, name: string, spec: AttrSpec, valu
       if (spec.values.includes(value)) return true;
       fail(c, path, spec.rule, `${name}=${value}: ${spec.why}`);
       return false;
+    case 'physical-block':
+      return checkPhysicalBlock(c, path, name, spec, value, all.block_size);
   }
+}
+
+/**
+ * physical_block_size against block_size (READ CAPACITY (16) reports their
+ * ratio as a 4-bit power-of-two exponent). An invalid block_size has its own
+ * error; the check then uses LIO's default 512 so that one mistake is one error.
+ */
+function checkPhysicalBlock(c: Checker, path: string, name: string, spec: { maxExponent: number; rule: string }, value: number, blockSizeValue: unknown): boolean {
+  const blockSize = typeof blockSizeValue === 'number' && SUPPORTED_BLOCK_SIZES.includes(blockSizeValue) ? blockSizeValue : 512;
+  const max = blockSize * 2 ** spec.maxExponent;
+  let why: string | undefined;
+  if (value <= 0 || 2 ** Math.round(Math.log2(value)) !== value) why = 'must be a power of two';
+  else if (value < blockSize) why = `must be at least block_size (${blockSize})`;
+  else if (value > max) why = `must be at most block_size × 2^${spec.maxExponent} (${max})`;
+  if (why === undefined) return true;
+  fail(c, path, spec.rule, `${name}=${value} ${why}: it is a power-of-two multiple of block_size, 1 to 2^${spec.maxExponent} logical blocks per physical block`);
+  return false;
 }
 
 /** The storage object's logical block size (LIO default 512). */

@@ -5,9 +5,9 @@
 // iSCSI targets. Everything tsgt needs beyond rtslib lives in the single
 // optional top-level `tsgt` object, which rtslib ignores.
 //
-// Keys rtslib writes that tsgt does not act on (aio, exclusive, alua_tpgs,
-// unknown LIO attributes, ...) are still modelled so a load/save round trip
-// keeps them.
+// Keys rtslib writes that tsgt does not act on (aio, exclusive, unknown LIO
+// attributes, nonop/trans delays of ALUA groups, ...) are still modelled so a
+// load/save round trip keeps them.
 
 /** LIO attribute values: rtslib writes int() when the configfs value parses, else the string. */
 export type AttributeValue = number | string;
@@ -16,7 +16,18 @@ export type Attributes = Record<string, AttributeValue>;
 /** Backstore plugins tsgt implements (rtslib's plugin names, as dump() writes them). */
 export type StoragePlugin = 'fileio' | 'block' | 'ramdisk';
 
-/** rtslib ALUATargetPortGroup.dump(): kept verbatim for the round trip. */
+/**
+ * rtslib ALUATargetPortGroup.dump() (targetcli /backstores/<plugin>/<so>/alua/<group>),
+ * kept verbatim for the round trip. Applied when a storage object has a group
+ * besides default_tg_pt_gp (config/alua.ts, docs/ALUA.md): alua_access_type
+ * 0 none / 1 implicit / 2 explicit / 3 both (LIO default 3); alua_access_state
+ * 0 active/optimized, 1 active/non-optimized, 2 standby, 3 unavailable, 14
+ * offline, 15 transitioning, and its alua_support_* flag must be 1 (LIO
+ * default: all 1); alua_access_status 0..2; preferred 0/1 (PREF bit);
+ * implicit_trans_secs 0..255 (RTPG extended header); alua_write_metadata 1
+ * keeps explicitly set states across restarts (under the state directory).
+ * nonop_delay_msecs and trans_delay_msecs are range-checked but not applied.
+ */
 export interface AluaTpgConfig {
   name: string;
   tg_pt_gp_id: number;
@@ -45,7 +56,7 @@ interface StorageObjectCommon {
   /**
    * LIO device attributes (block_size, emulate_write_cache, emulate_tpu,
    * max_unmap_lba_count, ...). Unknown ones are accepted and preserved.
-   * Two tsgt extensions (rtslib round-trips them as unknown attributes):
+   * tsgt extensions (rtslib round-trips them as unknown attributes):
    * - `removable` (0/1, default 0): the LU has a removable medium — INQUIRY
    *   RMB=1, START STOP UNIT ejects/loads it, PREVENT ALLOW MEDIUM REMOVAL
    *   holds it, medium-access commands get NOT READY, MEDIUM NOT PRESENT while
@@ -53,6 +64,18 @@ interface StorageObjectCommon {
    * - `sanitize_mib_per_sec` (default 0 = unlimited): rate limit of a SANITIZE
    *   operation (OVERWRITE / BLOCK ERASE) in MiB/s, so that a wipe running in
    *   the background does not saturate storage shared with other LUs.
+   * - `encryption` (0/1, default 0): user data is stored encrypted with
+   *   AES-256-XTS (IEEE 1619, one data unit per logical block, tweak = LBA)
+   *   under a random per-LU key kept in `<stateDir>/keys/<wwn>.key`; SANITIZE
+   *   CRYPTOGRAPHIC ERASE replaces the key. Needs a state directory. Blocks
+   *   whose stored bytes are all zero (never written, unmapped, zeroed) read
+   *   as zeros unencrypted, so which blocks hold data is visible on the medium.
+   * - `physical_block_size` (bytes; a power of two, at least block_size and
+   *   at most block_size × 2^15; default: the block device's physical sector
+   *   size for the block plugin when the native addon can tell, else
+   *   block_size): READ CAPACITY (16) LOGICAL BLOCKS PER PHYSICAL BLOCK
+   *   EXPONENT, VPD B0h OPTIMAL TRANSFER LENGTH GRANULARITY, and the floor
+   *   of OPTIMAL UNMAP GRANULARITY on a thin LU.
    */
   attributes?: Attributes;
   alua_tpgs?: AluaTpgConfig[];
@@ -111,6 +134,7 @@ export interface LunConfig {
   storage_object: string;
   /** configfs link name; rtslib writes a random 10-hex string. */
   alias?: string | null;
+  /** ALUA group of the storage object this LUN (target port) is in; null/absent: default_tg_pt_gp. */
   alua_tg_pt_gp_name?: string | null;
 }
 

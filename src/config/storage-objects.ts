@@ -6,6 +6,7 @@ import type { AluaTpgConfig, StorageObjectConfig, StoragePlugin } from './model.
 import { type Checker, compact, fail, join, list, onlyKeys, optBool, optString, requireInt, requireString, typeName } from './check.js';
 import { STORAGE_ATTRIBUTES, blockSizeOf, checkAttributes } from './attributes.js';
 import { PLUGIN_ALIASES } from './resolve.js';
+import { checkAluaGroup, checkAluaGroupSet } from './alua.js';
 
 /** rtslib plugins tsgt does not implement, with why. */
 const UNSUPPORTED_PLUGINS: Readonly<Record<string, string>> = {
@@ -118,7 +119,9 @@ function checkAluaTpgs(c: Checker, path: string, v: unknown): AluaTpgConfig[] | 
         fail(c, join(p, k), 'type', `must be a number, string, boolean or null, not ${typeName(val)}`);
       }
     }
+    checkAluaGroup(c, p, g);
     if (name !== undefined && id !== undefined) out.push({ ...(g as AluaTpgConfig), name, tg_pt_gp_id: id });
   }
+  checkAluaGroupSet(c, path, v);
   return out;
 }

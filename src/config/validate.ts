@@ -43,6 +43,7 @@ import { canonicalIp } from './net.js';
 import { parseStorageObjectRef } from './resolve.js';
 import { checkStorageObjects } from './storage-objects.js';
 import { checkTsgt } from './tsgt-settings.js';
+import { checkLunAluaGroups } from './alua.js';
 
 export type { ConfigError } from './check.js';
 
@@ -61,6 +62,7 @@ export function validateConfig(input: unknown): ValidateResult {
   const storage_objects = checkStorageObjects(c, root.storage_objects, declared);
   const fabric_modules = checkFabricModules(c, root.fabric_modules);
   const targets = checkTargets(c, root.targets, declared);
+  checkLunAluaGroups(c, root, storage_objects);
   const tsgt = checkTsgt(c, 'tsgt', root.tsgt);
   if (c.errors.length > 0) return { ok: false, errors: c.errors };
   const config: SaveConfig = { storage_objects, targets, fabric_modules };

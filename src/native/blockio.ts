@@ -1,7 +1,7 @@
 // Loader for tsgt_blockio, the N-API addon (native/blockio.c, built by
 // node-gyp from binding.gyp at `npm ci`) that provides the provisioning calls
 // Node's fs lacks: fallocate PUNCH_HOLE/ZERO_RANGE, lseek SEEK_DATA/SEEK_HOLE
-// and the block-device ioctls BLKDISCARD/BLKZEROOUT/BLKGETSIZE64.
+// and the block-device ioctls BLKDISCARD/BLKZEROOUT/BLKGETSIZE64/BLKPBSZGET.
 //
 // No npm package covers these: fs-ext (the one maintained candidate) offers
 // flock/fcntl/statvfs/seek without SEEK_DATA/SEEK_HOLE and has neither
@@ -11,6 +11,7 @@
 // to writing zeros and reporting every block mapped.
 
 import { createRequire } from 'node:module';
+import { constants, type FileHandle, open } from 'node:fs/promises';
 
 export interface NativeBlockIo {
   /** fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE): deallocate; the range reads back as zeros. */
@@ -27,6 +28,8 @@ export interface NativeBlockIo {
   zeroOut(fd: number, offset: number, length: number): Promise<void>;
   /** ioctl(BLKGETSIZE64): size of a block device in bytes. */
   blockDeviceSize(fd: number): Promise<number>;
+  /** ioctl(BLKPBSZGET): physical sector size of a block device in bytes. Absent in an addon built before it existed. */
+  physicalBlockSize?(fd: number): Promise<number>;
   /**
    * SYNCHRONOUS preadv2(RWF_NOWAIT) into buffer[offset, offset+length): bytes
    * read (0 at end of file), or a negated errno: -EAGAIN when the data is not
@@ -59,6 +62,7 @@ interface RawAddon {
   discard(fd: number, offset: number, length: number): Promise<number>;
   zeroOut(fd: number, offset: number, length: number): Promise<number>;
   blockDeviceSize(fd: number): Promise<number>;
+  physicalBlockSize?(fd: number): Promise<number>;
   preadNowait?(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
   pwritevNowait?(fd: number, buffers: readonly Buffer[], position: number): number;
 }
@@ -73,6 +77,7 @@ function wrap(raw: RawAddon): NativeBlockIo {
     discard: (fd, offset, length) => raw.discard(fd, offset, length).then(done),
     zeroOut: (fd, offset, length) => raw.zeroOut(fd, offset, length).then(done),
     blockDeviceSize: (fd) => raw.blockDeviceSize(fd),
+    ...(typeof raw.physicalBlockSize === 'function' ? { physicalBlockSize: (fd: number) => raw.physicalBlockSize!(fd) } : {}),
     // Passed through unwrapped: they are synchronous and on the per-command hot path.
     ...(typeof raw.preadNowait === 'function' ? { preadNowait: raw.preadNowait } : {}),
     ...(typeof raw.pwritevNowait === 'function' ? { pwritevNowait: raw.pwritevNowait } : {}),
@@ -106,4 +111,24 @@ export function loadNativeBlockIo(): NativeLoad {
 export function isUnsupported(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
   return code === 'EOPNOTSUPP' || code === 'ENOTSUP' || code === 'ENOSYS' || code === 'ENOTTY' || code === 'EINVAL';
+}
+
+/**
+ * Physical sector size of the block device at `path` (ioctl BLKPBSZGET), or
+ * undefined when it cannot be told: addon missing or built without the call,
+ * not a block device, no permission. Opens the device read-only for the
+ * question alone.
+ */
+export async function blockDevicePhysicalBlockSize(path: string, io: NativeBlockIo | undefined = loadNativeBlockIo().io): Promise<number | undefined> {
+  if (io?.physicalBlockSize === undefined) return undefined;
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const size = await io.physicalBlockSize(handle.fd);
+    return Number.isSafeInteger(size) && size > 0 ? size : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
 }

@@ -4,24 +4,28 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
-import type { SaveConfig, TpgConfig } from '../config/model.js';
+import type { SaveConfig, StorageObjectConfig, TpgConfig } from '../config/model.js';
 import { tsgtSettings } from '../config/model.js';
 import { validateConfig } from '../config/validate.js';
 import type { ConfigError } from '../config/check.js';
 import { openStorageObject } from '../backstore/open.js';
 import { storageProvisioning } from '../config/resolve.js';
-import { storageRemovable, storageSanitizeBytesPerSecond } from '../config/medium.js';
+import { storageEncrypted, storagePhysicalBlockSize, storageRemovable, storageSanitizeBytesPerSecond } from '../config/medium.js';
+import { keyFilePath } from '../backstore/key-store.js';
 import type { BlockDevice } from '../backstore/types.js';
-import { createLogicalUnit } from '../scsi/logical-unit.js';
+import { blocksPerPhysicalBlock, createLogicalUnit } from '../scsi/logical-unit.js';
+import { blockDevicePhysicalBlockSize } from '../native/blockio.js';
 import { openNexus } from '../scsi/nexus.js';
-import type { LogicalUnit, Nexus } from '../scsi/api.js';
+import type { AluaOptions, LogicalUnit, Nexus } from '../scsi/api.js';
 import { IscsiConnection, type ConnectionHooks, type SessionBinding } from '../iscsi/connection.js';
 import type { ChapCredentials, LoginOutcome, LoginTarget } from '../iscsi/login/index.js';
 import type { SendTargetsEntry } from '../iscsi/text/index.js';
 import { TcpWire } from './tcp-wire.js';
 import { SegmentPool } from './segment-pool.js';
 import { filePrStore } from './pr-store.js';
-import { join } from 'node:path';
+import { storageObjectAlua } from '../config/alua.js';
+import { fileAluaStore } from '../config/alua-store.js';
+import { isAbsolute, join, resolve } from 'node:path';
 import { buildTpgRuntime, type TpgRuntime } from './tpg-runtime.js';
 import { formatTargetAddress, isWildcard, planListeners, portalMatches, unmapAddress, type ListenSpec } from './portals.js';
 import { SessionRegistry, sessionKey, type SessionRecord } from './session-registry.js';
@@ -37,6 +41,8 @@ export interface StartOptions {
   /**
    * Where persistent-reservation state with APTPL=1 is kept (one file per LU).
    * Without it, PTPL_C is 0 and APTPL=1 is refused.
+   * Also holds the keys of encrypted storage objects (keys/<wwn>.key); a
+   * config with attributes.encryption=1 needs it.
    */
   stateDir?: string;
 }
@@ -84,6 +90,15 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
   if (!checked.ok) throw new TargetStartError(`invalid configuration:\n${describe(checked.errors)}`, checked.errors);
   const config = checked.config;
   const settings = tsgtSettings(config);
+  // attributes.encryption keeps each LU's key under the state directory: refuse before anything is opened.
+  const keyless = options.stateDir
+    ? []
+    : config.storage_objects.flatMap((so, i) =>
+        storageEncrypted(so)
+          ? [{ path: `storage_objects[${i}].attributes.encryption`, rule: 'encryption-needs-state-dir', message: `encryption=1 needs a state directory (--state-dir) to keep the key of storage object '${so.name}' in` }]
+          : [],
+      );
+  if (keyless.length > 0) throw new TargetStartError(`invalid configuration:\n${describe(keyless)}`, keyless);
 
   // Storage objects → logical units. Close what was opened if anything fails.
   const devices: BlockDevice[] = [];
@@ -94,7 +109,11 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
   for (const [i, so] of config.storage_objects.entries()) {
     let device: BlockDevice;
     try {
-      device = await openStorageObject(so, { baseDir: options.baseDir, onWarning: (m) => log.warn({ storage_object: so.name }, m) });
+      device = await openStorageObject(so, {
+        baseDir: options.baseDir,
+        onWarning: (m) => log.warn({ storage_object: so.name }, m),
+        keyFile: storageEncrypted(so) && options.stateDir ? keyFilePath(options.stateDir, so.wwn ?? stableWwn(so.plugin, so.name)) : undefined,
+      });
     } catch (err) {
       await closeDevices();
       const path = `storage_objects[${i}]`;
@@ -102,6 +121,13 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
       throw new TargetStartError(describe([e]), [e], { cause: err });
     }
     devices.push(device);
+    const physicalBlockSize = storagePhysicalBlockSize(so) ?? (await devicePhysicalBlockSize(so, device, options.baseDir));
+    if (physicalBlockSize !== undefined && blocksPerPhysicalBlock(device.blockSize, physicalBlockSize) === undefined) {
+      // Validation checked it against block_size; a block device without that attribute has its own.
+      await closeDevices();
+      const e = { path: `storage_objects[${i}].attributes.physical_block_size`, rule: 'physical-block-size', message: `physical_block_size=${physicalBlockSize} is not a power-of-two multiple (at most 2^15) of the device's block size ${device.blockSize}` };
+      throw new TargetStartError(describe([e]), [e]);
+    }
     units.set(
       `/backstores/${so.plugin}/${so.name}`,
       createLogicalUnit({
@@ -115,6 +141,8 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
         provisioning: storageProvisioning(so),
         removable: storageRemovable(so),
         sanitizeBytesPerSecond: storageSanitizeBytesPerSecond(so),
+        alua: aluaOptions(config, so, options.stateDir, (m) => log.warn({ storage_object: so.name }, m)),
+        physicalBlockSize,
         prStore: options.stateDir
           ? filePrStore(join(options.stateDir, 'pr'), so.wwn ?? stableWwn(so.plugin, so.name), (m) => log.warn({ storage_object: so.name }, m))
           : undefined,
@@ -400,11 +428,32 @@ function listen(server: Server, spec: ListenSpec): Promise<void> {
   });
 }
 
+/** Configured ALUA groups of a storage object (config/alua.ts), with a metadata store when a group asks for one and there is a state dir. */
+function aluaOptions(config: SaveConfig, so: StorageObjectConfig, stateDir: string | undefined, warn: (m: string) => void): AluaOptions | undefined {
+  const resolved = storageObjectAlua(config, so);
+  if (resolved === undefined) return undefined;
+  const persistent = resolved.groups.some((g) => g.persistent);
+  if (persistent && stateDir === undefined) warn('alua_write_metadata=1 but no state directory: explicit ALUA states will not survive a restart');
+  const store = persistent && stateDir !== undefined ? fileAluaStore(join(stateDir, 'alua'), so.wwn ?? stableWwn(so.plugin, so.name), warn) : undefined;
+  return { ...resolved, store };
+}
+
 /**
  * rtslib always writes a wwn; for a hand-written config without one, derive a
  * UUID-shaped value from plugin and name so the unit serial and NAA identifier
  * stay the same across restarts (initiators key multipath maps on them).
  */
+/**
+ * Without attributes.physical_block_size, a block storage object presents its
+ * device's physical sector size when the addon can tell and it is a
+ * power-of-two multiple of the LU's block size (else one block per physical block).
+ */
+async function devicePhysicalBlockSize(so: SaveConfig['storage_objects'][number], device: BlockDevice, baseDir?: string): Promise<number | undefined> {
+  if (so.plugin !== 'block') return undefined;
+  const size = await blockDevicePhysicalBlockSize(isAbsolute(so.dev) || !baseDir ? so.dev : resolve(baseDir, so.dev));
+  return size !== undefined && blocksPerPhysicalBlock(device.blockSize, size) !== undefined ? size : undefined;
+}
+
 export function stableWwn(plugin: string, name: string): string {
   const h = createHash('sha256').update(`tsgt:${plugin}:${name}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;

@@ -154,6 +154,19 @@ export interface LogicalUnitOptions {
    * as the backstore goes.
    */
   readonly sanitizeBytesPerSecond?: number;
+  /**
+   * Configured target port groups (ALUA, SPC-4 §5.15). Absent: every target
+   * port is its own active/optimized group with implicit ALUA only, as the
+   * transport's TargetScope.targetPortGroups reports them.
+   */
+  readonly alua?: AluaOptions;
+  /**
+   * Bytes per physical block: a power-of-two multiple of device.blockSize, at
+   * most 2^15 logical blocks (READ CAPACITY (16) LOGICAL BLOCKS PER PHYSICAL
+   * BLOCK EXPONENT is 4 bits). Absent: device.blockSize (one logical block
+   * per physical block).
+   */
+  readonly physicalBlockSize?: number;
 }
 
 /** rtslib emulate_tpu / emulate_tpws / max_unmap_* / unmap_granularity* / unmap_zeroes_data, resolved. */
@@ -237,4 +250,54 @@ export interface ScsiNexusHandle {
   taskManagement(request: TaskManagementRequest): Promise<TaskManagementResult>;
   /** I_T nexus loss: aborts this nexus' tasks and raises the UA for it where SAM says so. */
   close(): void;
+}
+
+/** One target port group of a logical unit (LIO's /backstores/<plugin>/<so>/alua/<group>). */
+export interface AluaGroupOptions {
+  /** TARGET PORT GROUP (tg_pt_gp_id), 0..65535. */
+  readonly id: number;
+  /** Group name (logs, saved state). */
+  readonly name: string;
+  /** ASYMMETRIC ACCESS STATE at start: 0 AO, 1 AN, 2 standby, 3 unavailable, 0Eh offline, 0Fh transitioning. */
+  readonly state: number;
+  /** STATUS CODE at start: 0 none, 1 altered by SET TARGET PORT GROUPS, 2 altered by implicit behaviour. */
+  readonly status: number;
+  /** alua_access_type bit 0: the device server may change the state itself. */
+  readonly implicit: boolean;
+  /** alua_access_type bit 1: SET TARGET PORT GROUPS may change the state. */
+  readonly explicit: boolean;
+  /** Byte 1 of the RTPG descriptor: T_SUP 80h, O_SUP 40h, U_SUP 08h, S_SUP 04h, AN_SUP 02h, AO_SUP 01h. */
+  readonly supportedStates: number;
+  /** PREF bit. */
+  readonly preferred: boolean;
+  /** RTPG extended header IMPLICIT TRANSITION TIME, seconds (0..255). */
+  readonly implicitTransitionSeconds: number;
+  /** alua_write_metadata: explicit changes are saved to AluaOptions.store. */
+  readonly persistent?: boolean;
+}
+
+/** A SCSI target port through which the LU is reachable, and the group it belongs to. */
+export interface AluaPortOptions {
+  readonly targetName: string;
+  readonly relativeTargetPortId: number;
+  readonly groupId: number;
+}
+
+/** Saved access states (alua_write_metadata=1) of the persistent groups. */
+export interface AluaSavedState {
+  readonly version: 1;
+  readonly groups: readonly { readonly id: number; readonly state: number; readonly status: number }[];
+}
+
+/** Storage for AluaSavedState: `load` once at LU creation, `save` after each change of a persistent group (one call at a time). */
+export interface AluaStore {
+  load(): AluaSavedState | undefined;
+  save(state: AluaSavedState): Promise<void>;
+}
+
+/** Explicit target port groups of a logical unit. */
+export interface AluaOptions {
+  readonly groups: readonly AluaGroupOptions[];
+  readonly ports: readonly AluaPortOptions[];
+  readonly store?: AluaStore;
 }

@@ -6,6 +6,7 @@ import { modeSelectCommands } from './spc/mode-select.js';
 import { modeSenseCommands } from './spc/mode-sense.js';
 import { reportSupportedOpcodesCommand } from './spc/report-supported-opcodes.js';
 import { reportTargetPortGroupsCommand } from './spc/report-target-port-groups.js';
+import { setTargetPortGroupsCommand } from './spc/set-target-port-groups.js';
 import { reserveReleaseCommands } from './spc/reserve-release.js';
 import { persistentReserveInCommands } from './spc/persistent-reserve-in.js';
 import { persistentReserveOutCommands } from './spc/persistent-reserve-out.js';
@@ -61,6 +62,7 @@ export function allCommands(): readonly AnyCommandSpec[] {
     reportLunsCommand,
     reportSupportedOpcodesCommand,
     reportTargetPortGroupsCommand,
+    setTargetPortGroupsCommand,
     ...reserveReleaseCommands,
     ...persistentReserveInCommands,
     ...persistentReserveOutCommands,

@@ -29,6 +29,7 @@ import type { BlockExtent } from './task-set.js';
 import { prAccess, reservationConflict } from './pr/conflict.js';
 import { take } from './unit-attention.js';
 import { sanitizeCondition } from './sbc/sanitize.js';
+import { aluaRefusal } from './alua-gating.js';
 
 export interface DispatchEnv {
   readonly nexus: Nexus;
@@ -175,6 +176,9 @@ function prepare(env: DispatchEnv, req: ScsiCommandRequest): Prepared | ScsiResu
   if (found.kind === 'unknown-service-action') return failed(invalidCdbField(1, 4), descriptor, edtl);
   const spec = found.spec;
   if (cdb.length < spec.cdbLength) return failed(invalidCdbField(0, 7), descriptor, edtl);
+  // SPC-4 §5.15.2.4: the access state of the target port this command came through (after unit attention, before reservations, as LIO).
+  const inaccessible = aluaRefusal(unit, env.nexus, cdb, descriptor);
+  if (inaccessible !== undefined) return checkCondition(inaccessible, edtl);
 
   // SPC-2 §5.5.1 reservations.
   if (unit.reservation !== undefined && unit.reservation !== env.nexus.id && !spec.allowedUnderReservation) {

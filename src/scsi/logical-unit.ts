@@ -7,6 +7,7 @@ import { loadPersistentReservations, type PersistentReservations } from './pr/st
 import { TaskSet } from './task-set.js';
 import { createUnitAttentionState, forgetNexus, registerNexus, type UnitAttentionState } from './unit-attention.js';
 import { defaultModeState, type ModeState } from './spc/mode-pages.js';
+import { createAluaState, type AluaState } from './alua.js';
 
 /** Bytes per command we accept and advertise (VPD B0h MAXIMUM TRANSFER LENGTH). */
 export const MAX_TRANSFER_BYTES = 8 * 1024 * 1024;
@@ -24,6 +25,12 @@ export interface LogicalUnitState extends LogicalUnit {
   /** 16-byte NAA IEEE Registered Extended designator (VPD 83h). */
   readonly naa: Buffer;
   readonly maxTransferBlocks: number;
+  /**
+   * Logical blocks per physical block (a power of two, 1..2^15): READ
+   * CAPACITY (16) LBPPBE is its log2, VPD B0h OPTIMAL TRANSFER LENGTH
+   * GRANULARITY its value.
+   */
+  readonly blocksPerPhysicalBlock: number;
   readonly ua: UnitAttentionState;
   readonly tasks: TaskSet;
   mode: ModeState;
@@ -41,6 +48,8 @@ export interface LogicalUnitState extends LogicalUnit {
   sanitizing: SanitizeOperation | undefined;
   /** The last sanitize operation failed: medium access is refused until a sanitize succeeds or, with AUSE, EXIT FAILURE MODE. */
   sanitizeFailure: { readonly ause: boolean } | undefined;
+  /** Configured target port groups and their access states (alua.ts); undefined: one active/optimized group per target port. */
+  readonly alua: AluaState | undefined;
 }
 
 /** A sanitize operation running in the background (sbc/sanitize.ts). */
@@ -79,8 +88,42 @@ export function naaFromWwn(wwn: string): Buffer {
   return Buffer.from(hex, 'hex');
 }
 
-export function createLogicalUnit(options: LogicalUnitOptions): LogicalUnitState {
-  const blockSize = options.device.blockSize;
+/** Largest LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (a 4-bit field of READ CAPACITY (16)). */
+export const MAX_LBPPB_EXPONENT = 15;
+
+/**
+ * Logical blocks per physical block for `physicalBlockSize` bytes over
+ * `blockSize`-byte logical blocks; undefined unless it is a power of two from
+ * 1 to 2^MAX_LBPPB_EXPONENT.
+ */
+export function blocksPerPhysicalBlock(blockSize: number, physicalBlockSize: number): number | undefined {
+  if (!Number.isSafeInteger(physicalBlockSize) || physicalBlockSize < blockSize || physicalBlockSize % blockSize !== 0) return undefined;
+  const n = physicalBlockSize / blockSize;
+  return (n & (n - 1)) === 0 && n <= 2 ** MAX_LBPPB_EXPONENT ? n : undefined;
+}
+
+/**
+ * OPTIMAL UNMAP GRANULARITY (VPD B0h, SBC-3 §6.5.3) of a whole number of
+ * physical blocks, at least one: unmapping part of a physical block only
+ * zeroes it, it frees nothing. The LU's provisioning options carry the
+ * result, so VPD B0h and every command read the same value.
+ */
+function withPhysicalGranularity(options: LogicalUnitOptions, lbppb: number): LogicalUnitOptions {
+  const p = options.provisioning;
+  if (lbppb === 1 || p === undefined) return options;
+  const positive = (v: number | undefined) => (v !== undefined && Number.isSafeInteger(v) && v > 0 ? v : undefined);
+  const granularity = positive(p.unmapGranularity) ?? positive(options.device.unmapGranularity) ?? 1;
+  return { ...options, provisioning: { ...p, unmapGranularity: Math.ceil(granularity / lbppb) * lbppb } };
+}
+
+/** Throws RangeError for a physicalBlockSize that is not a power-of-two multiple of the block size (validated config never has one). */
+export function createLogicalUnit(unitOptions: LogicalUnitOptions): LogicalUnitState {
+  const blockSize = unitOptions.device.blockSize;
+  const lbppb = blocksPerPhysicalBlock(blockSize, unitOptions.physicalBlockSize ?? blockSize);
+  if (lbppb === undefined) {
+    throw new RangeError(`logical unit ${unitOptions.name}: physical block size ${unitOptions.physicalBlockSize} is not a power-of-two multiple (at most 2^${MAX_LBPPB_EXPONENT}) of the block size ${blockSize}`);
+  }
+  const options = withPhysicalGranularity(unitOptions, lbppb);
   return {
     [LU_BRAND]: true,
     name: options.name,
@@ -89,6 +132,7 @@ export function createLogicalUnit(options: LogicalUnitOptions): LogicalUnitState
     serial: serialFromWwn(options.wwn),
     naa: naaFromWwn(options.wwn),
     maxTransferBlocks: Math.max(1, Math.floor(MAX_TRANSFER_BYTES / blockSize)),
+    blocksPerPhysicalBlock: lbppb,
     ua: createUnitAttentionState(),
     tasks: new TaskSet(),
     mode: defaultModeState(),
@@ -99,6 +143,7 @@ export function createLogicalUnit(options: LogicalUnitOptions): LogicalUnitState
     mediumPresent: true,
     sanitizing: undefined,
     sanitizeFailure: undefined,
+    alua: createAluaState(options.alua),
   };
 }
 

@@ -55,6 +55,7 @@ export enum SenseReason {
   NotReadyToReadyChange,
   SanitizeInProgress,
   SanitizeCommandFailed,
+  AsymmetricAccessStateChanged,
 }
 
 export interface SenseCode {
@@ -105,6 +106,7 @@ export const SENSE_CODES: Readonly<Record<SenseReason, SenseCode>> = {
   [SenseReason.NotReadyToReadyChange]: c(SenseKey.UnitAttention, 0x28, 0x00), // MEDIUM MAY HAVE CHANGED
   [SenseReason.SanitizeInProgress]: c(SenseKey.NotReady, 0x04, 0x1b),
   [SenseReason.SanitizeCommandFailed]: c(SenseKey.MediumError, 0x31, 0x03),
+  [SenseReason.AsymmetricAccessStateChanged]: c(SenseKey.UnitAttention, 0x2a, 0x06),
 };
 
 /** SPC-4 §4.5.2.4.2 sense-key specific field pointer (for ILLEGAL REQUEST). */

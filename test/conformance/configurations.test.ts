@@ -1,4 +1,4 @@
-// libiscsi's iscsi-test-cu against four more LUN configurations, all run at
+// libiscsi's iscsi-test-cu against five more LUN configurations, all run at
 // the same time (each has its own target and port), each with
 // `--dataloss --allow-sanitize`:
 //
@@ -7,11 +7,18 @@
 //   readonly   a thin LUN write-protected for the initiator
 //              (demo_mode_write_protect=1): the ReadOnly suite and the suites
 //              that only read
-//   removable  a thin LUN with a removable medium (attributes.removable=1):
-//              PreventAllow, StartStopUnit, NoMedia
+//   removable  a thin LUN with a removable medium (attributes.removable=1),
+//              stored encrypted (attributes.encryption=1): PreventAllow,
+//              StartStopUnit, NoMedia, SANITIZE CRYPTOGRAPHIC ERASE
 //   multipath  a fully provisioned LUN behind two portals, 127.0.0.1 and
 //              [::1] (a second IPv4 portal when the machine has no IPv6
 //              loopback): MultipathIO
+//   physical4k a thin LUN of 512-byte logical blocks in 4096-byte physical
+//              blocks (attributes.physical_block_size=4096, READ CAPACITY
+//              (16) LBPPBE=3): the tests that need LBPPB >= 2
+//              (CompareAndWrite/WriteSame10/16.InvalidDataOutSize,
+//              WriteSame10/16.UnmapUnaligned) and the whole suite again with
+//              eight blocks per physical block
 //
 // SANITIZE is paced at 10 MiB/s (attributes.sanitize_mib_per_sec) so that a
 // sanitize of the 64 MiB LUN lasts about 6 s: Sanitize.Reset checks that the
@@ -31,6 +38,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { SaveConfig } from '../../src/index.js';
 import { freePort, hasIpv6Loopback, repoPath, requireTool, withTarget, withTempDir } from '../integration/harness.js';
 import { MIB, basicConfig, lunUrl, tpgOf } from '../integration/configs.js';
@@ -129,11 +137,11 @@ const CONFIGURATIONS: readonly Configuration[] = [
   },
   {
     name: 'removable',
-    summary: 'removable-medium thin LUN (attributes.removable=1)',
+    summary: 'removable-medium encrypted thin LUN (attributes.removable=1, encryption=1)',
     selection: 'ALL',
     minPassed: 210,
     portals: onePortal,
-    build: (dir, portals) => lun(dir, portals, { ...THIN, removable: 1 }),
+    build: (dir, portals) => lun(dir, portals, { ...THIN, removable: 1, encryption: 1 }),
   },
   {
     name: 'multipath',
@@ -146,6 +154,14 @@ const CONFIGURATIONS: readonly Configuration[] = [
       return [v4, { host: '127.0.0.1', port: await freePort() }];
     },
     build: (dir, portals) => lun(dir, portals, {}),
+  },
+  {
+    name: 'physical4k',
+    summary: 'thin LUN, 512-byte logical blocks in 4096-byte physical blocks (attributes.physical_block_size=4096)',
+    selection: 'ALL',
+    minPassed: 205,
+    portals: onePortal,
+    build: (dir, portals) => lun(dir, portals, { ...THIN, block_size: 512, physical_block_size: 4096 }),
   },
 ];
 
@@ -171,6 +187,8 @@ async function runConfiguration(config: Configuration): Promise<Outcome> {
   return withTempDir(async (dir) => {
     const portals = await config.portals();
     const urls = portals.map((p) => lunUrl(p.port, 0, {}, undefined, p.host));
+    // A state directory for every run: an encrypted LUN keeps its key there (withTarget hands its options to startTarget).
+    const startOptions = { baseDir: dir, stateDir: join(dir, 'state') };
     return withTarget(config.build(dir, portals), async () => {
       const result = await runIscsiTestCu({
         urls,
@@ -190,7 +208,7 @@ async function runConfiguration(config: Configuration): Promise<Outcome> {
         skipped: result.tests.filter((t) => t.status === 'skipped').map((t) => ({ name: t.name, why: why(t) })),
       });
       return { config, result, verdict, urls };
-    });
+    }, startOptions);
   });
 }
 

@@ -119,7 +119,7 @@ export function testLogger(): Logger | undefined {
 export async function withTarget<T>(
   config: SaveConfig,
   fn: (server: TargetServer) => Promise<T>,
-  options: { baseDir?: string } = {},
+  options: { baseDir?: string; stateDir?: string } = {},
 ): Promise<T> {
   const logger = testLogger();
   const server = await startTarget(config, { ...(logger ? { logger } : {}), ...options });

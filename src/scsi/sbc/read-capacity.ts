@@ -23,6 +23,11 @@ function parseRc10(cdb: Buffer): Rc10Params | SenseFailure {
   return { pmi };
 }
 
+/** LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT of a power-of-two block count (4 bits). */
+export function lbppbExponent(blocksPerPhysicalBlock: number): number {
+  return Math.min(15, Math.max(0, Math.round(Math.log2(blocksPerPhysicalBlock))));
+}
+
 export const readCapacity10Command: AnyCommandSpec = defineCommand<Rc10Params>({
   name: 'READ CAPACITY(10)',
   opcode: 0x25,
@@ -56,10 +61,14 @@ export const readCapacity16Command: AnyCommandSpec = defineCommand<Rc16Params>({
     const b = Buffer.alloc(32);
     writeU64(b, 0, Math.max(0, d.blockCount - 1));
     b.writeUInt32BE(d.blockSize, 8);
-    // byte 12 P_TYPE/PROT_EN 0; byte 13 LOGICAL BLOCKS PER PHYSICAL BLOCK
-    // EXPONENT 0: every block can be unmapped on its own (a partial file system
-    // block is zeroed), the unit that frees space is VPD B0h OPTIMAL UNMAP
-    // GRANULARITY; bytes 14-15 LBPME, LBPRZ (SBC-3 §5.16), LOWEST ALIGNED LBA 0.
+    // byte 12 P_TYPE/PROT_EN 0; byte 13 P_I_EXPONENT 0 and LOGICAL BLOCKS
+    // PER PHYSICAL BLOCK EXPONENT (storage attribute physical_block_size);
+    // bytes 14-15 LBPME, LBPRZ (SBC-3 §5.16) and LOWEST ALIGNED LOGICAL BLOCK
+    // ADDRESS 0: LBA 0 starts a physical block. Any block can still be
+    // unmapped on its own (a partial physical block is zeroed); the unit that
+    // frees space is VPD B0h OPTIMAL UNMAP GRANULARITY, a whole number of
+    // physical blocks.
+    b[13] = lbppbExponent(ctx.unit.blocksPerPhysicalBlock);
     const prov = unitProvisioning(ctx.unit);
     b[14] = (prov.thin ? 0x80 : 0) | (prov.readsZeroes ? 0x40 : 0);
     return dataIn(b, p.allocationLength);

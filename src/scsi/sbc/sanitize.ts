@@ -19,8 +19,16 @@
 //   LBA (libiscsi requires LBPME and a fully deallocated LU after it, and
 //   WABEREQ=01b: reads of erased blocks succeed). A fully provisioned LU does
 //   not offer it; OVERWRITE is its sanitize method.
-// - 03h CRYPTOGRAPHIC ERASE is not offered: tsgt stores user data unencrypted,
-//   so there is no media key whose change would erase it (WACEREQ=00b).
+// - 03h CRYPTOGRAPHIC ERASE: only where the device stores user data
+//   encrypted (storage attribute `encryption`, backstore/encrypted.ts: the
+//   BlockDevice has cryptoErase). The operation replaces the media key
+//   (durably) and touches no block: blocks written before read back as other
+//   data, deallocated ones as zeros, and reads succeed (WACEREQ=01b). Without
+//   encryption there is no key whose change would erase anything: not
+//   offered, WACEREQ=00b.
+//   (libiscsi 1.19's Sanitize.CryptoErase checks WABEREQ, not WACEREQ, after
+//   the erase, so it fails on an encrypted LU without BLOCK ERASE, i.e. a
+//   fully provisioned one; the encrypted conformance LU is thin.)
 // - 1Fh EXIT FAILURE MODE: leaves the failure mode of an operation started
 //   with AUSE=1; after a failure with AUSE=0 only a successful sanitize does
 //   (restricted completion, §4.11.3): EXIT FAILURE MODE and AUSE=1 are then
@@ -100,13 +108,19 @@ export function blockEraseAvailable(unit: LogicalUnitState): boolean {
   return unitProvisioning(unit).thin && unit.device.unmap !== undefined;
 }
 
+/** CRYPTOGRAPHIC ERASE is offered where the device stores user data encrypted under a key it can replace. */
+export function cryptoEraseAvailable(unit: LogicalUnitState): boolean {
+  return unit.device.cryptoErase !== undefined;
+}
+
 /**
  * VPD B1h byte 7 WABEREQ (bits 7..6) / WACEREQ (bits 5..4), SBC-4 §6.6.2:
- * 01b for block erase where it is offered (reads of erased LBAs complete with
- * GOOD), 00b otherwise; no cryptographic erase. Returns the page, patched.
+ * 01b for each erase method where it is offered (reads of erased LBAs
+ * complete with GOOD; after a cryptographic erase with data that is not the
+ * old data), 00b otherwise. Returns the page, patched.
  */
 export function withSanitizeRequirements(page: Buffer, unit: LogicalUnitState): Buffer {
-  if (page.length > 7) page[7] = (page[7] & 0x0f) | (blockEraseAvailable(unit) ? 0x40 : 0x00);
+  if (page.length > 7) page[7] = (page[7] & 0x0f) | (blockEraseAvailable(unit) ? 0x40 : 0x00) | (cryptoEraseAvailable(unit) ? 0x10 : 0x00);
   return page;
 }
 
@@ -137,7 +151,10 @@ export function sanitizeCondition(unit: LogicalUnitState, descriptor: boolean): 
   return undefined;
 }
 
-type Method = { readonly kind: 'overwrite'; readonly parameters: OverwriteParameters } | { readonly kind: 'block-erase' };
+type Method =
+  | { readonly kind: 'overwrite'; readonly parameters: OverwriteParameters }
+  | { readonly kind: 'block-erase' }
+  | { readonly kind: 'crypto-erase' };
 
 /** One block-size run of the pattern, repeated from the first byte of the block. */
 function patternBlock(pattern: Buffer, blockSize: number, inverted: boolean): Buffer {
@@ -158,6 +175,13 @@ async function throttle(unit: LogicalUnitState, started: number, doneBytes: numb
 
 async function perform(unit: LogicalUnitState, method: Method, op: { progress: number }): Promise<void> {
   const device = unit.device;
+  if (method.kind === 'crypto-erase') {
+    if (device.cryptoErase === undefined) throw new Error('the device has no media key to change');
+    await device.cryptoErase();
+    op.progress = 0xffff;
+    await device.flush();
+    return;
+  }
   const bs = device.blockSize;
   const blocks = device.blockCount;
   const chunkBlocks = Math.max(1, Math.floor((method.kind === 'overwrite' ? WRITE_CHUNK_BYTES : ERASE_CHUNK_BYTES) / bs));
@@ -280,6 +304,20 @@ export const sanitizeBlockEraseCommand: AnyCommandSpec = defineCommand<SanitizeP
   execute: (p, ctx) => run(p, ctx, SA_BLOCK_ERASE, { kind: 'block-erase' }),
 });
 
+export const sanitizeCryptographicEraseCommand: AnyCommandSpec = defineCommand<SanitizeParams>({
+  name: 'SANITIZE (CRYPTOGRAPHIC ERASE)',
+  opcode: SANITIZE,
+  serviceAction: SA_CRYPTOGRAPHIC_ERASE,
+  cdbLength: 10,
+  usage: USAGE,
+  modifiesMedium: true,
+  allowedUnderReservation: false,
+  available: cryptoEraseAvailable,
+  parse: (cdb, g) => parseNoListCdb(cdb, g.blockCount),
+  extent: wholeMedium,
+  execute: (p, ctx) => run(p, ctx, SA_CRYPTOGRAPHIC_ERASE, { kind: 'crypto-erase' }),
+});
+
 export const sanitizeExitFailureModeCommand: AnyCommandSpec = defineCommand<SanitizeParams>({
   name: 'SANITIZE (EXIT FAILURE MODE)',
   opcode: SANITIZE,
@@ -297,4 +335,9 @@ export const sanitizeExitFailureModeCommand: AnyCommandSpec = defineCommand<Sani
   },
 });
 
-export const sanitizeCommands: readonly AnyCommandSpec[] = [sanitizeOverwriteCommand, sanitizeBlockEraseCommand, sanitizeExitFailureModeCommand];
+export const sanitizeCommands: readonly AnyCommandSpec[] = [
+  sanitizeOverwriteCommand,
+  sanitizeBlockEraseCommand,
+  sanitizeCryptographicEraseCommand,
+  sanitizeExitFailureModeCommand,
+];

@@ -60,7 +60,9 @@ export function vpdBlockLimits(unit: LogicalUnitState): Buffer {
   b.writeUInt16BE(0x3c, 2);
   b[4] = limits.writeSameNonZero ? 0x01 : 0x00; // WSNZ
   b[5] = limits.maxCompareAndWriteBlocks;
-  b.writeUInt16BE(1, 6); // OPTIMAL TRANSFER LENGTH GRANULARITY
+  // OPTIMAL TRANSFER LENGTH GRANULARITY: one physical block (a shorter or
+  // unaligned write is a read-modify-write on the medium underneath).
+  b.writeUInt16BE(Math.min(0xffff, unit.blocksPerPhysicalBlock), 6);
   b.writeUInt32BE(limits.maxTransferBlocks, 8); // MAXIMUM TRANSFER LENGTH
   b.writeUInt32BE(limits.maxTransferBlocks, 12); // OPTIMAL TRANSFER LENGTH
   // 16..19 MAXIMUM PREFETCH LENGTH 0: no limit.

@@ -9,6 +9,7 @@ import { vpdDeviceIdentification, vpdUnitSerialNumber } from './vpd-device-ident
 import { vpdThirdPartyCopy } from './vpd-third-party-copy.js';
 import { vpdBlockDeviceCharacteristics, vpdBlockLimits, vpdLogicalBlockProvisioning } from '../sbc/vpd-block-device.js';
 import { withSanitizeRequirements } from '../sbc/sanitize.js';
+import { tpgsFor } from '../alua.js';
 
 export const INQUIRY = 0x12;
 
@@ -42,14 +43,14 @@ export function parseInquiry(cdb: Buffer): InquiryParams | SenseFailure {
  * Standard INQUIRY data. byte0: PERIPHERAL QUALIFIER / DEVICE TYPE (0x00 for a
  * direct-access LU; 0x7f for "no LU at this LUN", SPC-4 §6.6.2).
  */
-export function standardInquiry(identity: Identity, byte0: number, removable = false): Buffer {
+export function standardInquiry(identity: Identity, byte0: number, removable = false, tpgs = 0b01): Buffer {
   const b = Buffer.alloc(STANDARD_LENGTH);
   b[0] = byte0;
   if (removable) b[1] = 0x80; // RMB: removable medium (START STOP UNIT LOEJ, PREVENT ALLOW)
   b[2] = 0x06; // VERSION: SPC-4
   b[3] = 0x12; // HISUP=1, RESPONSE DATA FORMAT=2
   b[4] = STANDARD_LENGTH - 5;
-  b[5] = 0x18; // TPGS=01b: implicit ALUA (REPORT TARGET PORT GROUPS); 3PC: EXTENDED COPY
+  b[5] = ((tpgs & 0x03) << 4) | 0x08; // TPGS (ALUA access types, alua.ts tpgsFor; 01b implicit by default); 3PC: EXTENDED COPY
   b[7] = 0x02; // CMDQUE
   asciiField(identity.vendor, 8).copy(b, 8);
   asciiField(identity.product, 16).copy(b, 16);
@@ -117,7 +118,10 @@ export const inquiryCommand = defineCommand<InquiryParams>({
   bypassesUnitAttention: true,
   parse: parseInquiry,
   async execute(params, ctx: CommandContext) {
-    if (!params.evpd) return dataIn(standardInquiry(ctx.unit.options, 0x00, ctx.unit.options.removable === true), params.allocationLength);
+    if (!params.evpd) {
+      const std = standardInquiry(ctx.unit.options, 0x00, ctx.unit.options.removable === true, tpgsFor(ctx.unit, ctx.nexus));
+      return dataIn(std, params.allocationLength);
+    }
     const page = vpdPage(params.pageCode, ctx.unit, ctx.nexus);
     if (page === undefined) return invalidCdbField(2, 7);
     return dataIn(page, params.allocationLength);

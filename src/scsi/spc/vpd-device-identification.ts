@@ -3,6 +3,7 @@
 import type { Nexus } from '../api.js';
 import type { LogicalUnitState } from '../logical-unit.js';
 import { asciiField } from '../cdb.js';
+import { targetPortGroupIdFor } from '../alua.js';
 
 /** SPC-4 table 483: protocol identifier for iSCSI. */
 const PROTOCOL_ISCSI = 0x5;
@@ -71,7 +72,7 @@ export function vpdDeviceIdentification(unit: LogicalUnitState, nexus: Nexus): B
       Buffer.concat([asciiField(unit.options.vendor, 8), Buffer.from(unit.serial, 'ascii')]),
     ),
     designator(CodeSet.Binary, Association.TargetPort, DesignatorType.RelativeTargetPort, u16Designator(nexus.relativeTargetPortId), true),
-    designator(CodeSet.Binary, Association.TargetPort, DesignatorType.TargetPortGroup, u16Designator(nexus.targetPortGroupId), true),
+    designator(CodeSet.Binary, Association.TargetPort, DesignatorType.TargetPortGroup, u16Designator(targetPortGroupIdFor(unit, nexus)), true),
     designator(CodeSet.Utf8, Association.TargetPort, DesignatorType.ScsiNameString, scsiNameString(nexus.targetPortName), true),
     designator(CodeSet.Utf8, Association.TargetDevice, DesignatorType.ScsiNameString, scsiNameString(nexus.targetName), true),
   ];

@@ -1,0 +1,78 @@
+// alua_write_metadata=1: the access states of a storage object's persistent
+// ALUA groups, kept across restarts in one JSON file per storage object
+// (LIO keeps /var/target/alua/tpgs_<unit serial>/<group>). Written atomically:
+// temp file, fsync, rename, fsync of the directory.
+
+import { readFileSync } from 'node:fs';
+import { mkdir, open, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** The shape the SCSI core saves (AluaSavedState of src/scsi/api.ts). */
+export interface AluaMetadata {
+  readonly version: 1;
+  readonly groups: readonly { readonly id: number; readonly state: number; readonly status: number }[];
+}
+
+export interface AluaMetadataStore {
+  load(): AluaMetadata | undefined;
+  save(state: AluaMetadata): Promise<void>;
+}
+
+function isMetadata(v: unknown): v is AluaMetadata {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as { version?: unknown; groups?: unknown };
+  return (
+    o.version === 1 &&
+    Array.isArray(o.groups) &&
+    o.groups.every((g: unknown) => {
+      const x = g as { id?: unknown; state?: unknown; status?: unknown } | null;
+      return x !== null && typeof x === 'object' && Number.isSafeInteger(x.id) && Number.isSafeInteger(x.state) && Number.isSafeInteger(x.status);
+    })
+  );
+}
+
+export function fileAluaStore(dir: string, wwn: string, onError: (message: string) => void): AluaMetadataStore {
+  const file = join(dir, `tpgs_${wwn.replace(/[^0-9A-Za-z-]/g, '_')}.json`);
+  return {
+    load(): AluaMetadata | undefined {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') onError(`cannot read ${file}: ${(err as Error).message}`);
+        return undefined;
+      }
+      try {
+        const parsed: unknown = JSON.parse(text);
+        if (isMetadata(parsed)) return parsed;
+        onError(`ignoring ${file}: not ALUA metadata`);
+      } catch (err) {
+        onError(`ignoring unreadable ${file}: ${(err as Error).message}`);
+      }
+      return undefined;
+    },
+    async save(state: AluaMetadata): Promise<void> {
+      try {
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+        const tmp = `${file}.tmp-${process.pid}`;
+        const fh = await open(tmp, 'w', 0o600);
+        try {
+          await fh.writeFile(`${JSON.stringify(state, null, 2)}\n`);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await rename(tmp, file);
+        const d = await open(dir, 'r');
+        try {
+          await d.sync();
+        } finally {
+          await d.close();
+        }
+      } catch (err) {
+        onError(`cannot save ALUA state to ${file}: ${(err as Error).message}`);
+        throw err;
+      }
+    },
+  };
+}
