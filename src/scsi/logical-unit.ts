@@ -38,6 +38,8 @@ export interface LogicalUnitState extends LogicalUnit {
   reservation: string | undefined;
   /** Nexus ids that sent PREVENT ALLOW MEDIUM REMOVAL with PREVENT=1. */
   readonly preventers: Set<string>;
+  /** Hard resets (LU reset, target reset) so far: state kept elsewhere (held copy results) compares it to notice one. */
+  resets: number;
   /** Persistent reservations (SPC-4 §5.9); survive LU reset and I_T nexus loss. */
   readonly pr: PersistentReservations;
   /** The I_T nexuses that have met this LU and still exist (unit attention and PR notification targets). */
@@ -138,6 +140,7 @@ export function createLogicalUnit(unitOptions: LogicalUnitOptions): LogicalUnitS
     mode: defaultModeState(),
     reservation: undefined,
     preventers: new Set(),
+    resets: 0,
     pr: loadPersistentReservations(options.prStore),
     nexuses: new Map(),
     mediumPresent: true,
@@ -170,6 +173,7 @@ export function isWriteProtected(unit: LogicalUnitState, mappingWriteProtect: bo
  * persists through resets).
  */
 export function resetUnitState(unit: LogicalUnitState): void {
+  unit.resets++;
   unit.reservation = undefined;
   unit.preventers.clear();
   unit.mode = defaultModeState();

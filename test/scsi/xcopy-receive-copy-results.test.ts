@@ -178,3 +178,17 @@ test('REPORT SUPPORTED OPERATION CODES lists EXTENDED COPY and RECEIVE COPY RESU
   const one = (await run(a, [0xa3, 0x0c, 0x02, 0x83, 0, 0, 0, 0, 0xff, 0xff, 0, 0], { edtl: 65535 })).data!;
   assert.deepEqual([one[1] & 0x07, one.readUInt16BE(2), one[4]], [0x03, 16, 0x83]);
 });
+
+test('held copy results do not survive a LOGICAL UNIT RESET or a TARGET WARM RESET (SAM-5 hard reset)', async () => {
+  const { a, self } = await setup();
+  const lun0 = Buffer.alloc(8);
+  for (const fn of ['logical-unit-reset', 'target-warm-reset'] as const) {
+    assert.equal((await xcopy(a, encodeCopyParameterList(hold(9), [self], [segment(8, 100)]))).status, 0);
+    assert.equal(await a.taskManagement({ function: fn, lun: lun0 }), 'function-complete');
+    await clearUnitAttentions(a);
+    assert.equal(sense(await run(a, rcr(0x00, 9), { edtl: 1024 })).asc, 0x24, fn);
+    // A copy made after the reset is held as usual.
+    assert.equal((await xcopy(a, encodeCopyParameterList(hold(9), [self], [segment(8, 100)]))).status, 0);
+    assert.equal((await run(a, rcr(0x00, 9), { edtl: 1024 })).status, 0, fn);
+  }
+});

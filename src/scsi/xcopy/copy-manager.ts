@@ -6,10 +6,14 @@
 // failed segment details once returned in full or asked for with ALLOCATION
 // LENGTH 0; both when the list identifier is reused by a new EXTENDED COPY and
 // with the I_T nexus (the state lives in the nexus' command table, see
-// commands.ts). LU resets do not discard them (task-management.ts is not
-// told about the copy manager).
+// commands.ts), and on a hard reset of the LU (LU reset, target warm/cold
+// reset; SAM-5 §6.3.3: a hard reset returns the LU's volatile state, which
+// held copy results are, to its initial value — only persistent reservations
+// survive). The LU's reset counter tells a reset happened since the records
+// were made.
 
 import type { LogicalUnit } from '../api.js';
+import { unitState } from '../logical-unit.js';
 import type { CopyListHeader } from './parameter-list.js';
 
 export type CopyState = 'running' | 'completed' | 'failed';
@@ -28,9 +32,15 @@ export interface CopyRecord {
   failure: { readonly status: number; readonly sense: Buffer } | undefined;
 }
 
+interface UnitRecords {
+  /** The LU's reset count when these records were made. */
+  resets: number;
+  readonly byNexus: Map<string, Map<number, CopyRecord>>;
+}
+
 /** Records by LU, then nexus id, then list identifier. */
 export interface CopyManager {
-  readonly units: WeakMap<LogicalUnit, Map<string, Map<number, CopyRecord>>>;
+  readonly units: WeakMap<LogicalUnit, UnitRecords>;
 }
 
 export function createCopyManager(): CopyManager {
@@ -38,12 +48,17 @@ export function createCopyManager(): CopyManager {
 }
 
 function listsOf(m: CopyManager, unit: LogicalUnit, nexusId: string, create: boolean): Map<number, CopyRecord> | undefined {
-  let byNexus = m.units.get(unit);
-  if (byNexus === undefined) {
+  const resets = unitState(unit).resets;
+  let records = m.units.get(unit);
+  if (records === undefined) {
     if (!create) return undefined;
-    byNexus = new Map();
-    m.units.set(unit, byNexus);
+    records = { resets, byNexus: new Map() };
+    m.units.set(unit, records);
+  } else if (records.resets !== resets) {
+    records.byNexus.clear();
+    records.resets = resets;
   }
+  const byNexus = records.byNexus;
   let lists = byNexus.get(nexusId);
   if (lists === undefined && create) {
     lists = new Map();
