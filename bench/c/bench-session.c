@@ -53,17 +53,23 @@ static struct iscsi_context *new_context(const char *url_str, int idx, int *lun,
 	return iscsi;
 }
 
-static void fill_pfd(struct sessions *ss, int k)
+/* Sessions [from, from + k) go into pfd[0 .. k). */
+static void fill_pfd_range(struct sessions *ss, int from, int k)
 {
 	for (int i = 0; i < k; i++) {
-		struct session *s = &ss->s[i];
+		struct session *s = &ss->s[from + i];
 		ss->pfd[i].fd = s->dead ? -1 : iscsi_get_fd(s->iscsi);
 		ss->pfd[i].events = s->dead ? 0 : (short)iscsi_which_events(s->iscsi);
 		ss->pfd[i].revents = 0;
 	}
 }
 
-static int service_fds(struct sessions *ss, int k, int nfds, int timeout_ms)
+static void fill_pfd(struct sessions *ss, int k)
+{
+	fill_pfd_range(ss, 0, k);
+}
+
+static int service_fds_range(struct sessions *ss, int from, int k, int nfds, int timeout_ms)
 {
 	if (poll(ss->pfd, (nfds_t)nfds, timeout_ms) < 0 && errno != EINTR) {
 		snprintf(ss->last_error, sizeof ss->last_error, "poll: %s", strerror(errno));
@@ -71,15 +77,28 @@ static int service_fds(struct sessions *ss, int k, int nfds, int timeout_ms)
 	}
 	int lost = 0;
 	for (int i = 0; i < k; i++) {
-		struct session *s = &ss->s[i];
+		struct session *s = &ss->s[from + i];
 		/* revents 0 still lets libiscsi run its timers. */
 		if (!s->dead && iscsi_service(s->iscsi, ss->pfd[i].revents) < 0) {
-			snprintf(ss->last_error, sizeof ss->last_error, "session %d: %s", i, iscsi_get_error(s->iscsi));
+			snprintf(ss->last_error, sizeof ss->last_error, "session %d: %s", from + i, iscsi_get_error(s->iscsi));
 			s->dead = 1;
 			lost = 1;
 		}
 	}
 	return lost ? -1 : 0;
+}
+
+static int service_fds(struct sessions *ss, int k, int nfds, int timeout_ms)
+{
+	return service_fds_range(ss, 0, k, nfds, timeout_ms);
+}
+
+int service_range(struct sessions *ss, int from, int to, int timeout_ms)
+{
+	if (to <= from)
+		return 0;
+	fill_pfd_range(ss, from, to - from);
+	return service_fds_range(ss, from, to - from, to - from, timeout_ms);
 }
 
 /* Service the first k sessions (the ones created so far during login). */

@@ -37,6 +37,8 @@ int sessions_open(struct sessions *ss, const char *url, int n, uint64_t stall_ns
 
 /* poll() every live session once; -1 if one was lost (it is marked dead, reason in last_error). */
 int service_all(struct sessions *ss, int timeout_ms);
+/* Service sessions [from, to) only. */
+int service_range(struct sessions *ss, int from, int to, int timeout_ms);
 
 /* Same, also watching stdin: 1 if stdin is readable, 0 if not, -1 if a session was lost. */
 int service_all_and_stdin(struct sessions *ss, int timeout_ms);
