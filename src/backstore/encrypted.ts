@@ -307,6 +307,11 @@ export function encryptedDevice(inner: BlockDevice, options: EncryptionOptions):
     const writeZeroes = inner.writeZeroes.bind(inner);
     Object.assign(dev, { writeZeroes: (lba: number, blocks: number) => writeZeroes(lba, blocks) });
   }
+  if (inner.anchor) {
+    // Anchored blocks are stored as zeros, which this device reads back as zeros (see above).
+    const anchor = inner.anchor.bind(inner);
+    Object.assign(dev, { anchor: (ranges: readonly BlockRange[]) => anchor(ranges) });
+  }
   if (inner.lbaStatus) {
     const lbaStatus = inner.lbaStatus.bind(inner);
     Object.assign(dev, { lbaStatus: (lba: number, blocks: number, max?: number): Promise<LbaExtent[]> => lbaStatus(lba, blocks, max) });

@@ -8,6 +8,14 @@
 // block: unmap = BLKDISCARD (what the device returns afterwards is its own
 // business, so LBPRZ=0); writeZeroes = BLKZEROOUT. No allocation map.
 //
+// anchor (offered with unmap): zeros that stay allocated. fileio writes zero
+// buffers: ZERO_RANGE would leave unwritten extents, which SEEK_DATA reports
+// as holes on ext4/xfs (GET LBA STATUS would then call anchored LBAs
+// deallocated), and tmpfs refuses it (a file system that stores zero blocks
+// as holes, e.g. ZFS with compression, would still defeat this). block uses
+// BLKZEROOUT, which the kernel issues with BLKDEV_ZERO_NOUNMAP (it never
+// discards), else zero buffers.
+//
 // A file system or device that turns out not to support a call (EOPNOTSUPP
 // and friends) is remembered per device and the portable path is taken from
 // then on: zeros are written, and every block is reported mapped.
@@ -46,7 +54,7 @@ export interface FdProvisioningContext {
 }
 
 export type FdProvisioningMembers = {
-  -readonly [K in 'unmap' | 'writeZeroes' | 'lbaStatus' | 'unmapZeroes' | 'unmapGranularity']?: BlockDevice[K];
+  -readonly [K in 'unmap' | 'writeZeroes' | 'anchor' | 'lbaStatus' | 'unmapZeroes' | 'unmapGranularity']?: BlockDevice[K];
 };
 
 /** Extents are merged and clipped to [lba, end). */
@@ -105,6 +113,22 @@ export function fdProvisioning(o: FdProvisioningOptions, ctx: FdProvisioningCont
     await ctx.writeZeroBuffers(lba, blocks);
   }
 
+  /** Zeros that stay allocated; true when an ioctl (not an O_DSYNC write) did it, so a sync is still due. */
+  async function allocateZeros(lba: number, blocks: number): Promise<boolean> {
+    if (blocks === 0) return false;
+    if (kind === 'block' && canZero) {
+      try {
+        await io.zeroOut(fd, lba * blockSize, blocks * blockSize);
+        return true;
+      } catch (e) {
+        if (!isUnsupported(e)) throw fail('write', lba, 'BLKZEROOUT failed', e);
+        canZero = false;
+      }
+    }
+    await ctx.writeZeroBuffers(lba, blocks);
+    return false;
+  }
+
   async function walk(lba: number, blocks: number, maxExtents: number): Promise<LbaExtent[]> {
     const end = lba + blocks;
     const out: LbaExtent[] = [];
@@ -157,6 +181,16 @@ export function fdProvisioning(o: FdProvisioningOptions, ctx: FdProvisioningCont
         for (const r of ranges) await deallocate(r);
         // No volatile cache: the deallocation is as durable as a write would be.
         if (!ctx.writeCache) await ctx.sync(first);
+      });
+    };
+    members.anchor = async (ranges) => {
+      for (const r of ranges) ctx.checkRange(r.lba, r.blocks);
+      const first = ranges[0]?.lba ?? 0;
+      refuseReadOnly(first);
+      return ctx.track('write', first, async () => {
+        let unsynced = false;
+        for (const r of ranges) if (await allocateZeros(r.lba, r.blocks)) unsynced = true;
+        if (!ctx.writeCache && unsynced) await ctx.sync(first);
       });
     };
   }

@@ -4,6 +4,9 @@
 // every chunk they cover completely. `nullio` (rd_mcp's rd_nullio) reads
 // zeros and discards writes. lbaStatus reports the chunk map: a block is
 // mapped when its chunk is allocated (nullio allocates nothing).
+// anchor allocates every chunk the range touches and zeroes the range, so
+// anchored blocks read as zeros and are reported mapped. nullio has no
+// anchor: it could not keep anchored blocks from reading as deallocated.
 
 import { BackstoreIoError, type BlockDevice, type BlockRange, type LbaExtent } from './types.js';
 import { BackstoreOpenError } from './errors.js';
@@ -25,6 +28,8 @@ export interface RamdiskDevice extends BlockDevice {
   readonly chunkSize: number;
   unmap(ranges: readonly BlockRange[]): Promise<void>;
   writeZeroes(lba: number, blocks: number): Promise<void>;
+  /** Absent on nullio. */
+  anchor?(ranges: readonly BlockRange[]): Promise<void>;
   lbaStatus(lba: number, blocks: number, maxExtents?: number): Promise<LbaExtent[]>;
   readonly unmapZeroes: true;
   readonly unmapGranularity: number;
@@ -71,6 +76,15 @@ export async function openRamdisk(cfg: RamdiskOptions): Promise<RamdiskDevice> {
       const used = Math.min(chunkSize, blockCount * blockSize - index * chunkSize);
       if (within === 0 && len >= used) chunks.delete(index);
       else chunk.fill(0, within, within + len);
+    });
+  }
+
+  /** Zero the range in allocated chunks (allocating those it touches). */
+  function anchorRange(lba: number, blocks: number): void {
+    eachChunk(lba * blockSize, blocks * blockSize, (index, within, len) => {
+      const chunk = chunks.get(index);
+      if (chunk) chunk.fill(0, within, within + len);
+      else chunks.set(index, Buffer.alloc(chunkSize));
     });
   }
 
@@ -140,6 +154,16 @@ export async function openRamdisk(cfg: RamdiskOptions): Promise<RamdiskDevice> {
       alive('write', lba);
       if (!nullio) zeroRange(lba, blocks);
     },
+
+    ...(nullio
+      ? {}
+      : {
+          async anchor(ranges: readonly BlockRange[]) {
+            for (const r of ranges) checkRange(dev, r.lba, r.blocks);
+            alive('write', ranges[0]?.lba ?? 0);
+            for (const r of ranges) anchorRange(r.lba, r.blocks);
+          },
+        }),
 
     async lbaStatus(lba, blocks, maxExtents) {
       checkRange(dev, lba, blocks);

@@ -42,6 +42,16 @@ export interface BlockDevice {
   /** Make the range read as zeros (may be cheaper than writing them; the blocks stay mapped where the medium allows). */
   writeZeroes?(lba: number, blocks: number): Promise<void>;
   /**
+   * Anchor (the anchored LBA state of SBC-3 §4.7; UNMAP and WRITE SAME with
+   * ANCHOR=1): make the ranges read as zeros with their storage allocated, so
+   * that a later write to them cannot fail for lack of space and lbaStatus
+   * never reports them deallocated. Unlike writeZeroes, which may deallocate
+   * (ramdisk frees whole chunks; fallocate ZERO_RANGE leaves unwritten
+   * extents that SEEK_DATA reports as holes). Present only where the device
+   * keeps that promise; on a thin LU it means ANC_SUP=1.
+   */
+  anchor?(ranges: readonly BlockRange[]): Promise<void>;
+  /**
    * Provisioning state of [lba, lba+blocks), in order, contiguous, starting at
    * `lba`. With `maxExtents` the walk may stop early: the extents then cover a
    * prefix of the range. Absent: every block is mapped.

@@ -273,3 +273,15 @@ test('crypto erase whose key cannot be persisted keeps the old key', async () =>
   assert.ok((await dev.read(3, 1)).equals(data));
   await dev.close();
 });
+
+test('anchor passes through: anchored blocks read as zeros and stay allocated', async () => {
+  const inner = await openRamdisk({ size: 1 << 20, blockSize: 512, chunkSize: 4096 });
+  const dev = encryptedDevice(inner, { key: generateXtsKey() });
+  assert.ok(dev.anchor, 'the wrapper offers anchor when the inner device does');
+  await dev.write(8, [Buffer.alloc(16 * 512, 0x7e)]);
+  await dev.anchor([{ lba: 8, blocks: 8 }]);
+  assert.deepEqual(await dev.read(8, 8), Buffer.alloc(8 * 512));
+  assert.deepEqual(await dev.read(16, 8), Buffer.alloc(8 * 512, 0x7e));
+  const status = await dev.lbaStatus!(8, 8);
+  assert.ok(status.every((e) => e.mapped), 'anchored blocks are never reported deallocated');
+});

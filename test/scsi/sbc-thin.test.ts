@@ -81,12 +81,12 @@ test('only emulate_tpws: thin (LBPME) with LBPWS/LBPWS10 but not LBPU, and B0h u
   assert.equal(d.readUInt32BE(28), 8);
 });
 
-test('VPD B2h on a thin LU: LBPU, LBPWS, LBPWS10, LBPRZ=001b, ANC_SUP=0, PROVISIONING TYPE thin', async () => {
+test('VPD B2h on a thin LU: LBPU, LBPWS, LBPWS10, LBPRZ=001b, ANC_SUP=1, PROVISIONING TYPE thin', async () => {
   const { unit } = await lu(await ramdisk(), ALL);
   const p = vpdLogicalBlockProvisioning(unit);
   assert.deepEqual([...p.subarray(0, 4)], [0, 0xb2, 0, 4]);
   assert.equal(p[4], 0, 'THRESHOLD EXPONENT');
-  assert.equal(p[5], 0x80 | 0x40 | 0x20 | 0x04);
+  assert.equal(p[5], 0x80 | 0x40 | 0x20 | 0x04 | 0x02);
   assert.equal(p[6] & 0x07, 0x02);
   // unmap_zeroes_data=0 withholds LBPRZ (and READ CAPACITY (16) follows).
   const { unit: u2, n: n2 } = await lu(await ramdisk(), { ...ALL, unmapZeroesData: false });

@@ -9,6 +9,13 @@
 // the device server stop before the last LBA). On a fully provisioned LU, or
 // a device that cannot tell, every LBA is mapped: one descriptor to the end.
 // A starting LBA past the last LBA is LBA OUT OF RANGE.
+//
+// Anchored LBAs (UNMAP / WRITE SAME with ANCHOR=1) are reported 0h, which
+// SBC-3 defines as "each LBA in the LBA extent is mapped or has an unknown
+// state": tsgt cannot tell an anchored extent from a written one (anchoring
+// stores allocated zeros, and nothing marks them after a later write or a
+// restart), so it never claims 2h (anchored); and because anchoring
+// allocates, an anchored LBA is never reported 1h (deallocated) either.
 
 import type { BlockDevice, LbaExtent } from '../../backstore/types.js';
 import { dataIn, readU64Safe, writeU64 } from '../cdb.js';

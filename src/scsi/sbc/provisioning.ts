@@ -8,6 +8,11 @@
 // BlockDevice.unmap). Anything else is fully provisioned: LBPME=0, LBPU=0,
 // LBPWS=LBPWS10=0, the unmap fields of B0h zero, and GET LBA STATUS reports
 // every block mapped.
+//
+// ANC_SUP (anchored LBAs, SBC-3 §4.7) follows the capability alone: a thin LU
+// whose device can anchor (BlockDevice.anchor: zeros that stay allocated)
+// accepts ANCHOR=1 in UNMAP and in WRITE SAME with UNMAP=1. A fully
+// provisioned LU has no anchored state and keeps refusing ANCHOR.
 
 import type { BlockDevice } from '../../backstore/types.js';
 import type { ProvisioningOptions } from '../api.js';
@@ -32,8 +37,8 @@ export interface ProvisioningState {
   readonly writeSameUnmap: boolean;
   /** LBPRZ: deallocated blocks read as zeros. */
   readonly readsZeroes: boolean;
-  /** ANC_SUP: anchored LBAs are not supported (ANCHOR=1 is refused). */
-  readonly anchorSupported: false;
+  /** ANC_SUP: ANCHOR=1 anchors (BlockDevice.anchor); otherwise it is refused. */
+  readonly anchorSupported: boolean;
   /** MAXIMUM UNMAP LBA COUNT (0 when UNMAP is not supported). */
   readonly maxUnmapLbaCount: number;
   /** MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT (0 when UNMAP is not supported). */
@@ -69,7 +74,7 @@ export function provisioningState(device: BlockDevice, options: ProvisioningOpti
     unmapCommand,
     writeSameUnmap,
     readsZeroes: device.unmapZeroes === true && options.unmapZeroesData !== false,
-    anchorSupported: false,
+    anchorSupported: device.anchor !== undefined,
     maxUnmapLbaCount: unmapCommand ? Math.min(0xffffffff, positive(options.maxUnmapLbaCount) ?? DEFAULT_MAX_UNMAP_LBA_COUNT) : 0,
     maxUnmapDescriptors: unmapCommand
       ? Math.min(0xffffffff, positive(options.maxUnmapBlockDescriptorCount) ?? DEFAULT_MAX_UNMAP_DESCRIPTORS)

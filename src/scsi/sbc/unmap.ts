@@ -12,9 +12,13 @@
 //   in total than MAXIMUM UNMAP LBA COUNT: INVALID FIELD IN PARAMETER LIST.
 // - A descriptor reaching past the last LBA: LBA OUT OF RANGE. A zero-length
 //   descriptor at the capacity (LBA = number of blocks) is accepted.
-// ANC_SUP=0: ANCHOR=1 is INVALID FIELD IN CDB. On a LU without LBPU the
-// opcode is not supported (as LIO answers without emulate_tpu): not listed by
-// REPORT SUPPORTED OPERATION CODES and refused before any Data-Out.
+// ANCHOR=1 ("any LBA on which an unmap operation is performed shall become
+// anchored"): with ANC_SUP=1 the same checked ranges are anchored
+// (BlockDevice.anchor: they read as zeros and stay allocated), under the same
+// limits; with ANC_SUP=0 it is INVALID FIELD IN CDB, found before the
+// parameter list is looked at. On a LU without LBPU the opcode is not
+// supported (as LIO answers without emulate_tpu): not listed by REPORT
+// SUPPORTED OPERATION CODES and refused before any Data-Out.
 
 import { ScsiStatus } from '../api.js';
 import type { BlockRange } from '../../backstore/types.js';
@@ -30,6 +34,8 @@ const DESCRIPTOR = 16;
 
 export interface UnmapParams {
   readonly parameterListLength: number;
+  /** ANCHOR=1: anchor the LBAs instead of deallocating them (needs ANC_SUP=1). */
+  readonly anchor: boolean;
   /** Capacity when the CDB was parsed (the ordering extent covers the whole medium). */
   readonly blockCount: number;
 }
@@ -41,11 +47,10 @@ export interface UnmapLimits {
 }
 
 export function parseUnmapCdb(cdb: Buffer, blockCount: number): UnmapParams | SenseFailure {
-  if ((cdb[1] & 0x01) !== 0) return invalidCdbField(1, 0); // ANCHOR with ANC_SUP=0
-  return { parameterListLength: cdb.readUInt16BE(7), blockCount };
+  return { parameterListLength: cdb.readUInt16BE(7), anchor: (cdb[1] & 0x01) !== 0, blockCount };
 }
 
-/** Decode and check an UNMAP parameter list; the ranges to deallocate (zero-length ones dropped). */
+/** Decode and check an UNMAP parameter list; the ranges to deallocate or anchor (zero-length ones dropped). */
 export function parseUnmapParameters(list: Buffer, limits: UnmapLimits): BlockRange[] | SenseFailure {
   if (list.length === 0) return [];
   if (list.length < HEADER) return failure(SenseReason.ParameterListLengthError);
@@ -82,6 +87,8 @@ export const unmapCommand: AnyCommandSpec = defineCommand<UnmapParams>({
     const device = ctx.unit.device;
     const prov = unitProvisioning(ctx.unit);
     if (!prov.unmapCommand || device.unmap === undefined) return failure(SenseReason.InvalidOpcode);
+    const anchor = p.anchor && prov.anchorSupported ? device.anchor?.bind(device) : undefined;
+    if (p.anchor && anchor === undefined) return invalidCdbField(1, 0); // ANC_SUP=0
     const list = p.parameterListLength === 0 ? Buffer.alloc(0) : gather(ctx.dataOut, Math.min(p.parameterListLength, ctx.dataOutLength));
     const ranges = parseUnmapParameters(list, {
       blockCount: device.blockCount,
@@ -89,7 +96,8 @@ export const unmapCommand: AnyCommandSpec = defineCommand<UnmapParams>({
       maxLbaCount: prov.maxUnmapLbaCount,
     });
     if (isSenseFailure(ranges)) return ranges;
-    if (ranges.length > 0) await device.unmap(ranges);
+    if (ranges.length === 0) return { status: ScsiStatus.Good };
+    await (anchor ? anchor(ranges) : device.unmap(ranges));
     return { status: ScsiStatus.Good };
   },
 });

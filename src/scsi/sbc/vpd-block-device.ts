@@ -108,8 +108,10 @@ export function vpdLogicalBlockProvisioning(unit?: LogicalUnitState): Buffer {
   const prov = unitProvisioning(unit);
   if (!prov.thin) return b;
   // byte 4 THRESHOLD EXPONENT 0: no thresholds. byte 5: LBPU, LBPWS, LBPWS10,
-  // LBPRZ (bits 4..2, 001b: deallocated blocks read as zeros), ANC_SUP=0, DP=0.
-  b[5] = (prov.unmapCommand ? 0x80 : 0) | (prov.writeSameUnmap ? 0x60 : 0) | (prov.readsZeroes ? 0x04 : 0);
+  // LBPRZ (bits 4..2, 001b: deallocated blocks read as zeros), ANC_SUP (bit
+  // 1: UNMAP / WRITE SAME may anchor), DP=0.
+  b[5] =
+    (prov.unmapCommand ? 0x80 : 0) | (prov.writeSameUnmap ? 0x60 : 0) | (prov.readsZeroes ? 0x04 : 0) | (prov.anchorSupported ? 0x02 : 0);
   b[6] = 0x02; // PROVISIONING TYPE 010b: thin provisioned
   return b;
 }

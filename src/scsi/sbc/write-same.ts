@@ -6,14 +6,23 @@
 // such an open-ended range. The range is checked before its length, so a
 // request that runs off the medium is LBA OUT OF RANGE whatever its size.
 //
-// UNMAP=1 with ANCHOR=0 (SBC-4 Table "ANCHOR bit, UNMAP bit, and ANC_SUP
-// bit relationships"): on a thin LU with LBPWS/LBPWS10 the action is an unmap
-// operation, whatever the Data-Out block holds; the blocks then read as a
-// deallocated block does (zeros with LBPRZ=1), as LIO does and libiscsi's
-// WriteSame10.UnmapUntilEnd expects. On a fully provisioned LU UNMAP=1 is
-// INVALID FIELD IN CDB, which needs the LU and so is checked at execution.
-// ANC_SUP=0, so ANCHOR=1 is always refused, as are the obsolete PBDATA/LBDATA
-// bits and any WRPROTECT (no protection information).
+// ANCHOR and UNMAP (SBC-4 Table "ANCHOR bit, UNMAP bit, and ANC_SUP bit
+// relationships"; SBC-3 §5.42):
+//   UNMAP=0 ANCHOR=0  write
+//   UNMAP=0 ANCHOR=1  INVALID FIELD IN CDB, whatever the LU (checked at parse)
+//   UNMAP=1 ANCHOR=0  unmap operation: deallocate on a thin LU
+//   UNMAP=1 ANCHOR=1  ANC_SUP=0: INVALID FIELD IN CDB; ANC_SUP=1: anchor
+// Both actions apply to every LBA of the range whatever the Data-Out block
+// holds, as LIO and FreeBSD CTL do and libiscsi's WriteSame10.UnmapUntilEnd
+// expects: the blocks then read as a deallocated block does (zeros with
+// LBPRZ=1), anchored ones read as zeros and stay allocated. UNMAP=1 needs
+// LBPWS/LBPWS10 (else INVALID FIELD IN CDB on the UNMAP bit); ANCHOR=1 with
+// ANC_SUP=0 is refused first (on the ANCHOR bit), so a fully provisioned LU
+// answers as before. Both need the LU and so are checked at execution.
+// MAXIMUM WRITE SAME LENGTH bounds the range of every action (MAXIMUM UNMAP
+// LBA COUNT is UNMAP's; SBC-4 and Linux's sd agree). The obsolete
+// PBDATA/LBDATA bits and any WRPROTECT (no protection information) are
+// refused.
 
 import { ScsiStatus } from '../api.js';
 import type { BlockDevice } from '../../backstore/types.js';
@@ -40,12 +49,14 @@ export interface WriteSameParams {
   readonly ndob: boolean;
   /** UNMAP=1: an unmap operation instead of writes (thin LU with LBPWS/LBPWS10 only). */
   readonly unmap: boolean;
+  /** ANCHOR=1 (always with UNMAP=1): the unmap operation anchors (ANC_SUP=1 only). */
+  readonly anchor: boolean;
 }
 
 export function parseWriteSame(cdb: Buffer, size: 10 | 16, geometry: UnitGeometry): WriteSameParams | SenseFailure {
   const flags = cdb[1];
   if ((flags & 0xe0) !== 0) return invalidCdbField(1, 7); // WRPROTECT
-  if ((flags & ANCHOR) !== 0) return invalidCdbField(1, 4); // ANC_SUP=0
+  if ((flags & (ANCHOR | UNMAP)) === ANCHOR) return invalidCdbField(1, 4); // ANCHOR=1 with UNMAP=0: Error in every case
   if ((flags & (PBDATA | LBDATA)) !== 0) return invalidCdbField(1, (flags & PBDATA) !== 0 ? 2 : 1);
   const lba = size === 10 ? cdb.readUInt32BE(2) : readU64Safe(cdb, 2);
   const requested = size === 10 ? cdb.readUInt16BE(7) : cdb.readUInt32BE(10);
@@ -62,7 +73,7 @@ export function parseWriteSame(cdb: Buffer, size: 10 | 16, geometry: UnitGeometr
     if (range) return range;
   }
   if (blocks > limits.maxWriteSameBlocks) return invalidCdbField(lengthByte, 7);
-  return { lba: lba as number, blocks, ndob: size === 16 && (flags & NDOB) !== 0, unmap: (flags & UNMAP) !== 0 };
+  return { lba: lba as number, blocks, ndob: size === 16 && (flags & NDOB) !== 0, unmap: (flags & UNMAP) !== 0, anchor: (flags & ANCHOR) !== 0 };
 }
 
 function isAllZero(b: Buffer): boolean {
@@ -111,7 +122,10 @@ function writeSameCommand(opcode: number, size: 10 | 16): AnyCommandSpec {
     async execute(p, ctx) {
       const device = ctx.unit.device;
       const bs = device.blockSize;
-      if (p.unmap && !unitProvisioning(ctx.unit).writeSameUnmap) return invalidCdbField(1, 3); // LBPWS/LBPWS10=0
+      const prov = unitProvisioning(ctx.unit);
+      const anchor = p.anchor && prov.anchorSupported ? device.anchor?.bind(device) : undefined;
+      if (p.anchor && anchor === undefined) return invalidCdbField(1, 4); // ANC_SUP=0
+      if (p.unmap && !prov.writeSameUnmap) return invalidCdbField(1, 3); // LBPWS/LBPWS10=0
       let pattern: Buffer | undefined;
       if (!p.ndob) {
         // Exactly one block of Data-Out: fewer bytes are refused by the
@@ -119,7 +133,9 @@ function writeSameCommand(opcode: number, size: 10 | 16): AnyCommandSpec {
         if (ctx.expectedDataLength !== bs) return failure(SenseReason.InvalidFieldInCommandIu);
         pattern = gather(ctx.dataOut, bs);
       }
-      if (p.unmap && device.unmap !== undefined) {
+      if (anchor !== undefined) {
+        if (p.blocks > 0) await anchor([{ lba: p.lba, blocks: p.blocks }]);
+      } else if (p.unmap && device.unmap !== undefined) {
         if (p.blocks > 0) await device.unmap([{ lba: p.lba, blocks: p.blocks }]);
       } else {
         await writeSameRange(device, p.lba, p.blocks, pattern, ctx.signal);
