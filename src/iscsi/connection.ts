@@ -82,7 +82,11 @@ export interface ConnectionStats {
 const LOGIN_MAX_RECV = 8192;
 
 
-type Queued = { pdu: InitiatorPdu; run: () => void };
+/** A PDU waiting for its CmdSN turn; `run` is called as a method. */
+export interface Queued {
+  readonly pdu: InitiatorPdu;
+  run(): void;
+}
 
 export class IscsiConnection {
   state: 'login' | 'ffp' | 'logout' | 'closed' = 'login';
@@ -221,7 +225,27 @@ export class IscsiConnection {
       return true;
     }
     run();
-    for (const q of window.drain()) q.run();
+    if (window.queuedCount > 0) for (const q of window.drain()) q.run();
+    return true;
+  }
+
+  /** ordered() for an item that already is a Queued (a SCSI task): no wrapper per command. */
+  orderedItem(item: Queued): boolean {
+    const pdu = item.pdu as { immediate: boolean; cmdSn: number };
+    if (pdu.immediate) {
+      item.run();
+      return true;
+    }
+    const window = this.window!;
+    const verdict = window.offer(pdu.cmdSn, item);
+    if (verdict === 'drop') {
+      this.log.debug({ conn: this.id, cmdSn: pdu.cmdSn, exp: window.expCmdSn, max: window.maxCmdSn }, 'CmdSN outside window, dropped');
+      return false;
+    }
+    if (verdict === 'deliver') {
+      item.run();
+      if (window.queuedCount > 0) for (const q of window.drain()) q.run();
+    }
     return true;
   }
 

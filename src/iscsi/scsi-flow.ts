@@ -13,25 +13,95 @@ import { encodeScsiResponse } from '../pdu/scsi-response.js';
 import { encodeReadyToTransfer } from '../pdu/r2t.js';
 import { encodeTaskManagementResponse } from '../pdu/task-management.js';
 import { ABORTED, ScsiStatus } from '../scsi/api.js';
-import type { ScsiResult, TaskAttribute, TaskManagementFunction, TaskManagementResult } from '../scsi/api.js';
+import type { ScsiCommandRequest, ScsiResult, TaskAttribute, TaskManagementFunction, TaskManagementResult } from '../scsi/api.js';
 import { DataOutCollector } from './data-out-collector.js';
 import type { IscsiConnection } from './connection.js';
 import type { LoginOutcome } from './login/index.js';
 
-interface Task {
-  readonly cmd: ScsiCommand;
-  readonly collector: DataOutCollector | undefined;
-  ended: boolean;
-  /** Made only when someone waits (drain at logout): most tasks end unobserved. */
-  waiter?: Promise<void>;
-  wake?: () => void;
-}
-
 const EMPTY = Buffer.alloc(0);
 const SETTLED: Promise<void> = Promise.resolve();
-const NO_DATA_OUT = (): Promise<Buffer[]> => Promise.resolve([]);
 /** The LUN field of a Data-In carrying status is reserved (RFC 7143 §11.7.4); the encoder copies it. */
 const NO_LUN = Buffer.alloc(8);
+
+/**
+ * One SCSI command of this connection. It is at once the request the SCSI core
+ * executes (methods instead of per-command closures) and the item the command
+ * window queues (`pdu` + `run`).
+ */
+class Task implements ScsiCommandRequest {
+  readonly lun: Buffer;
+  readonly cdb: Buffer;
+  readonly tag: number;
+  readonly attribute: TaskAttribute;
+  readonly expectedDataLength: number;
+  readonly direction: 'none' | 'read' | 'write' | 'bidi';
+  ended = false;
+  /** Made only when someone waits (drain at logout): most tasks end unobserved. */
+  waiter: Promise<void> | undefined = undefined;
+  wake: (() => void) | undefined = undefined;
+
+  constructor(
+    readonly flow: ScsiFlow,
+    readonly cmd: ScsiCommand,
+    /** Present while Data-Out may still arrive (R2T or unsolicited Data-Out); absent for reads and all-immediate writes. */
+    readonly collector: DataOutCollector | undefined,
+    /** A write whose Data-Out all came as immediate data (cmd.data): nothing more may arrive. */
+    readonly immediateOnly: boolean,
+  ) {
+    this.lun = cmd.lun;
+    this.cdb = cmd.cdb;
+    this.tag = cmd.itt;
+    this.attribute = ATTRIBUTES[cmd.attribute] ?? 'simple';
+    this.expectedDataLength = cmd.expectedDataTransferLength;
+    this.direction = cmd.read && cmd.write ? 'bidi' : cmd.write ? 'write' : cmd.read ? 'read' : 'none';
+  }
+
+  /** The command window's view of this task (CmdSN ordering). */
+  get pdu(): ScsiCommand {
+    return this.cmd;
+  }
+
+  run(): void {
+    this.flow.execute(this);
+  }
+
+  receiveData(length: number, signal: AbortSignal): Promise<Buffer[]> {
+    const collector = this.collector;
+    if (collector === undefined) return this.#immediate(length);
+    if (signal.aborted) return Promise.reject(new Error('aborted'));
+    signal.addEventListener('abort', () => collector.fail(new Error('task aborted')), { once: true });
+    return collector.want(length);
+  }
+
+  receiveDataReady(length: number): Promise<Buffer[]> | undefined {
+    const collector = this.collector;
+    if (collector === undefined) return this.#immediate(length);
+    return collector.received >= Math.min(length, collector.expectedLength) ? collector.want(length) : undefined;
+  }
+
+  receiveDataHeld(length: number): readonly Buffer[] | undefined {
+    if (!this.immediateOnly) return undefined;
+    const data = this.cmd.data;
+    const n = Math.min(length, this.expectedDataLength);
+    return [n >= data.length ? data : data.subarray(0, n)];
+  }
+
+  releaseData(buffers: readonly Buffer[]): void {
+    if (this.collector !== undefined || this.immediateOnly) this.flow.conn.wire.release?.(buffers);
+  }
+
+  allocateDataIn(length: number): Buffer | undefined {
+    return this.cmd.read ? this.flow.conn.wire.allocate?.(length) : undefined;
+  }
+
+  /** What the collector would hand out for data it already holds: the first `length` bytes (at most EDTL). */
+  #immediate(length: number): Promise<Buffer[]> {
+    if (!this.immediateOnly) return Promise.resolve([]);
+    const data = this.cmd.data;
+    const n = Math.min(length, this.expectedDataLength);
+    return Promise.resolve([n >= data.length ? data : data.subarray(0, n)]);
+  }
+}
 
 function finishTask(t: Task): void {
   t.ended = true;
@@ -113,10 +183,13 @@ export class ScsiFlow {
       return;
     }
     conn.stats.commands++;
+    const edtl = cmd.expectedDataTransferLength;
+    // Data-Out that all came as immediate data needs no collector (RFC 7143 §10.7.6: F=1, nothing follows).
+    const immediateOnly = cmd.write && edtl > 0 && cmd.final && immediateLength === edtl;
     const collector =
-      cmd.write && cmd.expectedDataTransferLength > 0
+      cmd.write && edtl > 0 && !immediateOnly
         ? new DataOutCollector(
-            cmd.expectedDataTransferLength,
+            edtl,
             cmd.data,
             !cmd.final,
             s.FirstBurstLength,
@@ -125,9 +198,9 @@ export class ScsiFlow {
             (r) => this.#sendR2t(cmd, r),
           )
         : undefined;
-    const task: Task = { cmd, collector, ended: false };
+    const task = new Task(this, cmd, collector, immediateOnly);
     this.#tasks.set(cmd.itt, task);
-    const accepted = conn.ordered(cmd, () => this.#execute(task));
+    const accepted = conn.orderedItem(task);
     if (!accepted) {
       // Out of window: forget it, its Data-Out will be ignored.
       this.#tasks.delete(cmd.itt);
@@ -135,31 +208,12 @@ export class ScsiFlow {
     }
   }
 
-  #execute(task: Task): void {
-    const { cmd, collector } = task;
+  /** Run a task in CmdSN order (Task.run). */
+  execute(task: Task): void {
+    const collector = task.collector;
     const nexus = this.conn.nexus;
     if (!nexus || this.conn.closed) return this.#end(task);
-    const direction = cmd.read && cmd.write ? 'bidi' : cmd.write ? 'write' : cmd.read ? 'read' : 'none';
-    const handle = nexus.execute({
-      lun: cmd.lun,
-      cdb: cmd.cdb,
-      tag: cmd.itt,
-      attribute: ATTRIBUTES[cmd.attribute] ?? 'simple',
-      expectedDataLength: cmd.expectedDataTransferLength,
-      direction,
-      receiveData: !collector
-        ? NO_DATA_OUT
-        : (length, signal) => {
-            if (signal.aborted) return Promise.reject(new Error('aborted'));
-            signal.addEventListener('abort', () => collector.fail(new Error('task aborted')), { once: true });
-            return collector.want(length);
-          },
-      receiveDataReady: !collector
-        ? NO_DATA_OUT
-        : (length) => (collector.received >= Math.min(length, collector.expectedLength) ? collector.want(length) : undefined),
-      releaseData: collector ? (buffers) => this.conn.wire.release?.(buffers) : undefined,
-      allocateDataIn: cmd.read ? (length) => this.conn.wire.allocate?.(length) : undefined,
-    });
+    const handle = nexus.execute(task);
     handle.outcome.then(
       (outcome) => {
         if (outcome === ABORTED) {
@@ -170,7 +224,7 @@ export class ScsiFlow {
         this.#respond(task, outcome);
       },
       (err: unknown) => {
-        this.conn.log.error({ conn: this.conn.id, itt: cmd.itt, err: String(err) }, 'SCSI task failed unexpectedly');
+        this.conn.log.error({ conn: this.conn.id, itt: task.tag, err: String(err) }, 'SCSI task failed unexpectedly');
         this.conn.fail('internal SCSI error');
         this.#end(task);
       },
@@ -283,7 +337,7 @@ export class ScsiFlow {
           dataSn: dataSn++,
           bufferOffset: offset,
           residualCount: withStatus ? status.residual : 0,
-          data: payload.subarray(offset, end),
+          data: offset === 0 && last ? payload : payload.subarray(offset, end),
         }),
         last ? onSent : undefined,
       );
@@ -311,6 +365,11 @@ export class ScsiFlow {
 
   onDataOut(pdu: DataOut): void {
     const task = this.#tasks.get(pdu.itt);
+    if (task?.immediateOnly) {
+      // What the collector says when no burst is open: immediate data was the whole transfer.
+      this.conn.fail(`Data-Out with TTT 0x${pdu.ttt.toString(16)} matches no open burst`);
+      return;
+    }
     if (!task || !task.collector) {
       // Data for a task that already completed (e.g. status sent before unsolicited data ended) or never existed: discard.
       this.conn.log.debug({ conn: this.conn.id, itt: pdu.itt }, 'Data-Out for unknown task discarded');

@@ -58,6 +58,13 @@ export interface ScsiCommandRequest {
    */
   receiveDataReady?(length: number): Promise<Buffer[]> | undefined;
   /**
+   * Optional synchronous form of receiveDataReady: the buffers when the
+   * transport already holds all `length` bytes, undefined otherwise (then
+   * receiveDataReady / receiveData are used). Lets a write carried entirely
+   * in immediate data execute without a promise hop.
+   */
+  receiveDataHeld?(length: number): readonly Buffer[] | undefined;
+  /**
    * Optional: the command is done with these buffers (as receiveData gave
    * them) and holds no reference to them; the transport may reuse their
    * memory. Called only for commands that declare it (CommandSpec

@@ -25,7 +25,7 @@ import { buildSense, failure, invalidCdbField, isSenseFailure, renderFailure, Se
 import { inquiryUnmapped, parseInquiry, INQUIRY, type Identity } from './spc/inquiry.js';
 import { parseReportLuns, reportLuns, REPORT_LUNS } from './spc/report-luns.js';
 import { parseRequestSense, REQUEST_SENSE, senseParameterData } from './spc/request-sense.js';
-import type { BlockExtent } from './task-set.js';
+import type { AdmittedTask, BlockExtent, TaskEntry } from './task-set.js';
 import { prAccess, reservationConflict } from './pr/conflict.js';
 import { take } from './unit-attention.js';
 import { sanitizeCondition } from './sbc/sanitize.js';
@@ -36,6 +36,8 @@ export interface DispatchEnv {
   readonly view: LunView;
   readonly scope: TargetScope;
   readonly table: CommandTable;
+  /** The last UnitGeometry handed to a parser (dispatch's cache: one object per nexus, not per command). */
+  geometry?: UnitGeometry & { readonly unit: LogicalUnitState };
 }
 
 const DEFAULT_IDENTITY: Identity = { vendor: 'TSGT', product: 'tsgt', revision: '0001' };
@@ -140,21 +142,8 @@ function mediumRefusal(unit: LogicalUnitState, opcode: number, descriptor: boole
   return undefined;
 }
 
-interface Prepared {
-  readonly unit: LogicalUnitState;
-  readonly mapping: LunMapping;
-  readonly spec: AnyCommandSpec;
-  readonly params: unknown;
-  readonly writeProtected: boolean;
-  /** Bytes of Data-Out to obtain. */
-  readonly receive: number;
-  /** transferLength to report (SPDTL for Data-Out commands; undefined: the command decides). */
-  readonly spdtl: number | undefined;
-  readonly extent: BlockExtent | undefined;
-}
-
 /** The synchronous checks, in SAM-5/SPC-4 order. Returns a final result or what to run. */
-function prepare(env: DispatchEnv, req: ScsiCommandRequest): Prepared | ScsiResult {
+function prepare(env: DispatchEnv, req: ScsiCommandRequest): TaskContext | ScsiResult {
   const edtl = req.expectedDataLength;
   const lun = decodeLun(req.lun);
   const mapping = lun === undefined ? undefined : env.view.get(lun);
@@ -191,8 +180,7 @@ function prepare(env: DispatchEnv, req: ScsiCommandRequest): Prepared | ScsiResu
   const refused = mediumRefusal(unit, spec.opcode, descriptor);
   if (refused !== undefined) return checkCondition(refused, edtl);
 
-  const device = unit.device;
-  const geometry: UnitGeometry = { blockSize: device.blockSize, blockCount: device.blockCount, maxTransferBlocks: unit.maxTransferBlocks };
+  const geometry = geometryOf(env, unit);
   const params = spec.parse(cdb.length === spec.cdbLength ? cdb : cdb.subarray(0, spec.cdbLength), geometry);
   if (isSenseFailure(params)) return failed(params, descriptor, edtl);
 
@@ -208,8 +196,28 @@ function prepare(env: DispatchEnv, req: ScsiCommandRequest): Prepared | ScsiResu
     else if (spec.truncatableDataOut === true && available % geometry.blockSize === 0) receive = available;
     else return failed(failure(SenseReason.InvalidFieldInCommandIu), descriptor, spdtl);
   }
-  const extent = spec.extent?.(params);
-  return { unit, mapping, spec, params, writeProtected, receive, spdtl: spdtl > 0 ? spdtl : undefined, extent };
+  return new TaskContext(env, req, unit, mapping, spec, params, writeProtected, receive, spdtl > 0 ? spdtl : undefined, spec.extent?.(params));
+}
+
+/**
+ * The parsers' view of the LU, remembered per nexus while it does not change
+ * (capacity can change at run time, so it is compared on every command).
+ */
+function geometryOf(env: DispatchEnv, unit: LogicalUnitState): UnitGeometry {
+  const device = unit.device;
+  const last = env.geometry;
+  if (
+    last !== undefined &&
+    last.unit === unit &&
+    last.blockSize === device.blockSize &&
+    last.blockCount === device.blockCount &&
+    last.maxTransferBlocks === unit.maxTransferBlocks
+  ) {
+    return last;
+  }
+  const geometry = { unit, blockSize: device.blockSize, blockCount: device.blockCount, maxTransferBlocks: unit.maxTransferBlocks };
+  env.geometry = geometry;
+  return geometry;
 }
 
 function sumLength(buffers: readonly Buffer[]): number {
@@ -218,77 +226,175 @@ function sumLength(buffers: readonly Buffer[]): number {
   return n;
 }
 
-async function runPrepared(env: DispatchEnv, req: ScsiCommandRequest, p: Prepared): Promise<TaskOutcome> {
-  const { entry, waitFor } = p.unit.tasks.enter(env.nexus.id, req.tag, req.attribute, p.extent);
-  const edtl = req.expectedDataLength;
-  try {
-    let dataOut: Buffer[] = [];
-    // The signal (and its AbortController) is made only where something can wait on it.
-    if (p.receive > 0) {
-      // Data already held (immediate data) cannot be interrupted: no signal needed.
-      const ready = req.receiveDataReady?.(p.receive);
-      if (ready !== undefined) {
-        dataOut = await ready;
-      } else {
-        const signal = entry.controller.signal;
-        const got = await raceAbort(req.receiveData(p.receive, signal), signal);
-        if (got === ABORTED) return ABORTED;
-        dataOut = got;
-      }
-    }
-    if (waitFor.length > 0) {
-      const done = await raceAbort<unknown>(waitFor.length === 1 ? waitFor[0] : Promise.all(waitFor), entry.controller.signal);
-      if (done === ABORTED) return ABORTED;
-    }
-    if (entry.aborted) return ABORTED;
-    // A sanitize may have started while this command waited for older tasks.
-    if (p.unit.sanitizing !== undefined) {
-      const refused = mediumRefusal(p.unit, p.spec.opcode, p.unit.mode.dSense);
-      if (refused !== undefined) return checkCondition(refused, p.spdtl ?? edtl);
-    }
-    const ctx: CommandContext = {
-      unit: p.unit,
-      mapping: p.mapping,
-      nexus: env.nexus,
-      view: env.view,
-      scope: env.scope,
-      table: env.table,
-      get signal() {
-        return entry.controller.signal;
-      },
-      dataOut,
-      dataOutLength: Math.min(sumLength(dataOut), p.receive),
-      dataInBuffer: req.allocateDataIn,
-      expectedDataLength: edtl,
-      writeProtected: p.writeProtected,
-    };
-    let outcome: ScsiResult | SenseFailure;
-    try {
-      outcome = await p.spec.execute(p.params, ctx);
-    } catch (error) {
-      outcome = senseForError(error);
-    }
-    if (p.spec.releasesDataOut === true && dataOut.length > 0) req.releaseData?.(dataOut);
-    if (entry.aborted) return ABORTED;
-    if (isSenseFailure(outcome)) return failed(outcome, p.unit.mode.dSense, p.spdtl ?? edtl);
-    if (outcome.transferLength === undefined) outcome.transferLength = p.spdtl ?? outcome.data?.length ?? 0;
+const NO_DATA_OUT: readonly Buffer[] = Object.freeze([]);
+
+/**
+ * One command between prepare() and its outcome: what to run, and the
+ * CommandContext it runs with. A class so that every command gets the same
+ * object shape (an object literal with a getter measured as the largest
+ * per-command allocation), with the signal made only if a command asks for it.
+ */
+class TaskContext implements CommandContext {
+  readonly nexus: Nexus;
+  readonly view: LunView;
+  readonly scope: TargetScope;
+  readonly table: CommandTable;
+  readonly expectedDataLength: number;
+  /** Set once the Data-Out is in (readonly for the command). */
+  dataOut: readonly Buffer[] = NO_DATA_OUT;
+  dataOutLength = 0;
+  #entry: AdmittedTask | undefined = undefined;
+  readonly #req: ScsiCommandRequest;
+
+  constructor(
+    env: DispatchEnv,
+    req: ScsiCommandRequest,
+    readonly unit: LogicalUnitState,
+    readonly mapping: LunMapping,
+    readonly spec: AnyCommandSpec,
+    readonly params: unknown,
+    readonly writeProtected: boolean,
+    /** Bytes of Data-Out to obtain. */
+    readonly receive: number,
+    /** transferLength to report (SPDTL for Data-Out commands; undefined: the command decides). */
+    readonly spdtl: number | undefined,
+    readonly extent: BlockExtent | undefined,
+  ) {
+    this.nexus = env.nexus;
+    this.view = env.view;
+    this.scope = env.scope;
+    this.table = env.table;
+    this.expectedDataLength = req.expectedDataLength;
+    this.#req = req;
+  }
+
+  get signal(): AbortSignal {
+    return this.entry.controller.signal;
+  }
+
+  /** The task-set entry; present from runPrepared on, before any command code runs. */
+  get entry(): AdmittedTask {
+    return this.#entry as AdmittedTask;
+  }
+
+  enter(): AdmittedTask {
+    this.#entry = this.unit.tasks.admit(this.nexus.id, this.#req.tag, this.#req.attribute, this.extent);
+    return this.#entry;
+  }
+
+  dataInBuffer(length: number): Buffer | undefined {
+    return this.#req.allocateDataIn?.(length);
+  }
+
+  setDataOut(dataOut: readonly Buffer[]): void {
+    this.dataOut = dataOut;
+    this.dataOutLength = dataOut.length === 0 ? 0 : Math.min(sumLength(dataOut), this.receive);
+  }
+
+  /** Leave the task set with `outcome`. */
+  leave(outcome: TaskOutcome): TaskOutcome {
+    this.unit.tasks.leave(this.entry);
     return outcome;
+  }
+
+  /** The command's outcome as the transport gets it; the task leaves the task set. */
+  complete(outcome: ScsiResult | SenseFailure): TaskOutcome {
+    try {
+      if (this.spec.releasesDataOut === true && this.dataOut.length > 0) this.#req.releaseData?.(this.dataOut);
+      if (this.entry.aborted) return ABORTED;
+      if (isSenseFailure(outcome)) return failed(outcome, this.unit.mode.dSense, this.spdtl ?? this.expectedDataLength);
+      if (outcome.transferLength === undefined) outcome.transferLength = this.spdtl ?? outcome.data?.length ?? 0;
+      return outcome;
+    } catch {
+      return ABORTED;
+    } finally {
+      this.unit.tasks.leave(this.entry);
+    }
+  }
+}
+
+/** Obtain the Data-Out through receiveData, racing the task's abort signal. */
+function receiveAbortable(req: ScsiCommandRequest, length: number, entry: TaskEntry): Promise<Buffer[] | typeof ABORTED> {
+  const signal = entry.controller.signal;
+  return raceAbort(req.receiveData(length, signal), signal);
+}
+
+/** SAM-5 §8.6 ordering: wait for the older tasks this one must follow. */
+function waitForOlder(waitFor: readonly Promise<void>[], entry: TaskEntry): Promise<unknown> {
+  return raceAbort<unknown>(waitFor.length === 1 ? waitFor[0] : Promise.all(waitFor), entry.controller.signal);
+}
+
+/**
+ * Enter the task set, obtain the Data-Out, wait for older tasks, execute.
+ * Plain promise code rather than one async function: a read, or a write whose
+ * data the transport already holds, with no older task to wait for (the usual
+ * case), runs synchronously up to the backstore call and costs one `then`.
+ */
+function runPrepared(req: ScsiCommandRequest, ctx: TaskContext): Promise<TaskOutcome> {
+  const entry = ctx.enter();
+  let held: readonly Buffer[] | undefined = NO_DATA_OUT;
+  try {
+    if (ctx.receive > 0) held = req.receiveDataHeld?.(ctx.receive);
+  } catch {
+    held = undefined;
+  }
+  if (held !== undefined && entry.waitFor === undefined) return executeEntered(ctx, held);
+  return obtainThenExecute(req, ctx, held);
+}
+
+async function obtainThenExecute(req: ScsiCommandRequest, ctx: TaskContext, held: readonly Buffer[] | undefined): Promise<TaskOutcome> {
+  const entry = ctx.entry;
+  let dataOut: readonly Buffer[];
+  try {
+    if (held !== undefined) {
+      dataOut = held;
+    } else {
+      // Data already held (immediate data) cannot be interrupted: no signal needed.
+      const got = await (req.receiveDataReady?.(ctx.receive) ?? receiveAbortable(req, ctx.receive, entry));
+      if (got === ABORTED) return ctx.leave(ABORTED);
+      dataOut = got;
+    }
+    if (entry.waitFor !== undefined && (await waitForOlder(entry.waitFor, entry)) === ABORTED) return ctx.leave(ABORTED);
   } catch {
     // receiveData rejected: the transport can no longer complete this task.
-    return ABORTED;
-  } finally {
-    p.unit.tasks.leave(entry);
+    return ctx.leave(ABORTED);
   }
+  return await executeEntered(ctx, dataOut);
+}
+
+function executeEntered(ctx: TaskContext, dataOut: readonly Buffer[]): Promise<TaskOutcome> {
+  try {
+    if (ctx.entry.aborted) return Promise.resolve(ctx.leave(ABORTED));
+    const unit = ctx.unit;
+    // A sanitize may have started while this command waited for older tasks.
+    if (unit.sanitizing !== undefined) {
+      const refused = mediumRefusal(unit, ctx.spec.opcode, unit.mode.dSense);
+      if (refused !== undefined) return Promise.resolve(ctx.leave(checkCondition(refused, ctx.spdtl ?? ctx.expectedDataLength)));
+    }
+    ctx.setDataOut(dataOut);
+  } catch {
+    return Promise.resolve(ctx.leave(ABORTED));
+  }
+  let running: Promise<ScsiResult | SenseFailure>;
+  try {
+    running = ctx.spec.execute(ctx.params, ctx);
+  } catch (error) {
+    running = Promise.resolve(senseForError(error));
+  }
+  return running.then(
+    (outcome) => ctx.complete(outcome),
+    (error: unknown) => ctx.complete(senseForError(error)),
+  );
 }
 
 /** Run one command through the pipeline. Never rejects. */
 export function dispatchCommand(env: DispatchEnv, req: ScsiCommandRequest): Promise<TaskOutcome> {
-  let prepared: Prepared | ScsiResult;
+  let prepared: TaskContext | ScsiResult;
   try {
     prepared = prepare(env, req);
   } catch {
     return Promise.resolve(checkCondition(buildSense(SenseReason.HardwareError, { descriptor: false }), req.expectedDataLength));
   }
-  if (!('spec' in prepared)) return Promise.resolve(prepared);
-  return runPrepared(env, req, prepared);
+  if (!(prepared instanceof TaskContext)) return Promise.resolve(prepared);
+  return runPrepared(req, prepared);
 }

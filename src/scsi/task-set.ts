@@ -23,6 +23,13 @@ export interface TaskEntry {
   readonly finished: Promise<void>;
 }
 
+/** A task just entered, with the older tasks it must wait for (undefined: none, the usual case). */
+export interface AdmittedTask extends TaskEntry {
+  readonly waitFor: readonly Promise<void>[] | undefined;
+}
+
+const NONE: readonly Promise<void>[] = Object.freeze([]);
+
 const SETTLED: Promise<void> = Promise.resolve();
 
 /**
@@ -30,7 +37,8 @@ const SETTLED: Promise<void> = Promise.resolve();
  * read at QD32 needs neither, and creating them per task measured ~3% of the
  * CPU profile (createAbortSignal) plus GC.
  */
-class Entry implements TaskEntry {
+class Entry implements AdmittedTask {
+  waitFor: Promise<void>[] | undefined;
   #controller: AbortController | undefined;
   #aborted = false;
   #left = false;
@@ -92,19 +100,26 @@ export class TaskSet {
    * unordered, but we keep overlapping block I/O (one of them a write) in
    * arrival order so completions stay consistent.
    */
-  enter(nexusId: string, tag: number, attribute: TaskAttribute, extent: BlockExtent | undefined): { entry: TaskEntry; waitFor: Promise<void>[] } {
-    const waitFor: Promise<void>[] = [];
-    if (attribute !== 'head-of-queue') {
+  enter(nexusId: string, tag: number, attribute: TaskAttribute, extent: BlockExtent | undefined): { entry: TaskEntry; waitFor: readonly Promise<void>[] } {
+    const entry = this.admit(nexusId, tag, attribute, extent);
+    return { entry, waitFor: entry.waitFor ?? NONE };
+  }
+
+  /** enter() without the result wrapper and without an array when nothing is older (the per-command path). */
+  admit(nexusId: string, tag: number, attribute: TaskAttribute, extent: BlockExtent | undefined): AdmittedTask {
+    const entry = new Entry(nexusId, tag, attribute, extent);
+    if (attribute !== 'head-of-queue' && this.#entries.size > 0) {
+      let waitFor: Promise<void>[] | undefined;
       for (const e of this.#entries) {
-        if (attribute === 'ordered' || e.attribute === 'ordered') waitFor.push(e.finished);
+        if (attribute === 'ordered' || e.attribute === 'ordered') (waitFor ??= []).push(e.finished);
         else if (extent !== undefined && e.extent !== undefined && (extent.write || e.extent.write) && overlaps(extent, e.extent)) {
-          waitFor.push(e.finished);
+          (waitFor ??= []).push(e.finished);
         }
       }
+      entry.waitFor = waitFor;
     }
-    const entry = new Entry(nexusId, tag, attribute, extent);
     this.#entries.add(entry);
-    return { entry, waitFor };
+    return entry;
   }
 
   leave(entry: TaskEntry): void {

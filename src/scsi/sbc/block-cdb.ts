@@ -1,6 +1,7 @@
 // Common decoding of SBC-3 block-access CDBs (READ/WRITE/VERIFY 6/10/12/16).
 
 import type { UnitGeometry } from '../command.js';
+import type { BlockExtent } from '../task-set.js';
 import { readU64Safe } from '../cdb.js';
 import { failure, invalidCdbField, SenseReason, type SenseFailure } from '../sense.js';
 
@@ -46,11 +47,59 @@ export function checkRange(lba: number | undefined, blocks: number, geometry: Un
  */
 export function parseBlockCdb(cdb: Buffer, cdbLength: number, geometry: UnitGeometry, transferLimited: boolean): BlockRequest | SenseFailure {
   const { lba, blocks, flags } = decodeBlockCdb(cdb, cdbLength);
+  const bad = checkBlockRequest(lba, blocks, flags, cdbLength, geometry, transferLimited);
+  if (bad !== undefined) return bad;
+  return { lba: lba as number, blocks, flags };
+}
+
+function checkBlockRequest(
+  lba: number | undefined,
+  blocks: number,
+  flags: number,
+  cdbLength: number,
+  geometry: UnitGeometry,
+  transferLimited: boolean,
+): SenseFailure | undefined {
   if (cdbLength !== 6 && (flags & 0xe0) !== 0) return invalidCdbField(1, 7);
   if (transferLimited && blocks > geometry.maxTransferBlocks) return invalidCdbField(transferLengthOffset(cdbLength), 7);
-  const range = checkRange(lba, blocks, geometry);
-  if (range) return range;
-  return { lba: lba as number, blocks, flags };
+  return checkRange(lba, blocks, geometry);
+}
+
+/** A READ or WRITE: the decoded CDB, which is also the extent it touches (one object per command, not two). */
+export interface BlockIo extends BlockRequest, BlockExtent {}
+
+/**
+ * parseBlockCdb for READ/WRITE, whose result doubles as the task-set extent.
+ * Decodes field by field so that only the result is allocated.
+ */
+export function parseBlockIo(cdb: Buffer, cdbLength: number, geometry: UnitGeometry, write: boolean): BlockIo | SenseFailure {
+  let lba: number | undefined;
+  let blocks: number;
+  let flags: number;
+  switch (cdbLength) {
+    case 6:
+      lba = ((cdb[1] & 0x1f) << 16) | cdb.readUInt16BE(2);
+      blocks = cdb[4] === 0 ? 256 : cdb[4];
+      flags = 0;
+      break;
+    case 10:
+      lba = cdb.readUInt32BE(2);
+      blocks = cdb.readUInt16BE(7);
+      flags = cdb[1];
+      break;
+    case 12:
+      lba = cdb.readUInt32BE(2);
+      blocks = cdb.readUInt32BE(6);
+      flags = cdb[1];
+      break;
+    default:
+      lba = readU64Safe(cdb, 2);
+      blocks = cdb.readUInt32BE(10);
+      flags = cdb[1];
+  }
+  const bad = checkBlockRequest(lba, blocks, flags, cdbLength, geometry, true);
+  if (bad !== undefined) return bad;
+  return { lba: lba as number, blocks, flags, write };
 }
 
 /** Offset of the first differing byte, or -1. */
@@ -83,4 +132,12 @@ export function trimIovec(buffers: readonly Buffer[], length: number): Buffer[] 
     }
   }
   return out;
+}
+
+/** trimIovec without a copy of the list when `buffers` already holds exactly `length` bytes (the usual write). */
+export function iovecPrefix(buffers: readonly Buffer[], length: number): readonly Buffer[] {
+  if (buffers.length === 1 && buffers[0].length === length) return buffers;
+  let total = 0;
+  for (const b of buffers) total += b.length;
+  return total === length ? buffers : trimIovec(buffers, length);
 }

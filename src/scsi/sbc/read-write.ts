@@ -2,10 +2,11 @@
 // Zero-copy: reads return the backstore's buffer as Data-In, writes hand the
 // transport's Data-Out iovec straight to the backstore.
 
-import { ScsiStatus } from '../api.js';
+import { ScsiStatus, type ScsiResult } from '../api.js';
+import type { WriteOptions } from '../../backstore/types.js';
 import { defineCommand, type AnyCommandSpec, type CommandContext, type UnitGeometry } from '../command.js';
 import { failure, SenseReason } from '../sense.js';
-import { firstDifference, gather, parseBlockCdb, trimIovec, type BlockRequest } from './block-cdb.js';
+import { firstDifference, gather, iovecPrefix, parseBlockCdb, parseBlockIo, type BlockIo, type BlockRequest } from './block-cdb.js';
 
 const DPO = 0x10;
 const FUA = 0x08;
@@ -28,23 +29,25 @@ function blockUsage(opcode: number, size: Size, flags: number): number[] {
 }
 
 function readCommand(opcode: number, size: Size): AnyCommandSpec {
-  return defineCommand<BlockRequest>({
+  return defineCommand<BlockIo>({
     name: `READ(${size})`,
     opcode,
     cdbLength: size,
     usage: blockUsage(opcode, size, 0xe0 | DPO | FUA | 0x02),
     modifiesMedium: false,
     allowedUnderReservation: false,
-    parse: (cdb, g) => parseBlockCdb(cdb, size, g, true),
-    extent: (p) => ({ lba: p.lba, blocks: p.blocks, write: false }),
-    async execute(p, ctx) {
+    parse: (cdb, g) => parseBlockIo(cdb, size, g, false),
+    extent: (p) => p,
+    // Not async (nor the write below): a page-cache hit then costs one promise, not a generator and two.
+    execute(p, ctx) {
       const bs = ctx.unit.device.blockSize;
       const full = p.blocks * bs;
       // Only read what the transport can send (EDTL); the residual comes from transferLength.
       const wanted = Math.min(p.blocks, Math.ceil(ctx.expectedDataLength / bs));
-      if (wanted === 0) return { status: ScsiStatus.Good, transferLength: full };
-      const data = await ctx.unit.device.read(p.lba, wanted, ctx.dataInBuffer?.(wanted * bs));
-      return { status: ScsiStatus.Good, data, transferLength: full };
+      if (wanted === 0) return Promise.resolve({ status: ScsiStatus.Good, transferLength: full });
+      return ctx.unit.device
+        .read(p.lba, wanted, ctx.dataInBuffer?.(wanted * bs))
+        .then((data): ScsiResult => ({ status: ScsiStatus.Good, data, transferLength: full }));
     },
   });
 }
@@ -52,29 +55,40 @@ function readCommand(opcode: number, size: Size): AnyCommandSpec {
 /** Bytes of Data-Out a block write CDB calls for. */
 const blockBytes = (p: BlockRequest, g: UnitGeometry): number => p.blocks * g.blockSize;
 
-async function doWrite(p: BlockRequest, ctx: CommandContext, fua: boolean): Promise<number> {
+const FUA_WRITE: WriteOptions = Object.freeze({ fua: true });
+const CACHED_WRITE: WriteOptions = Object.freeze({ fua: false });
+
+/** Write the whole blocks of Data-Out received (see dispatch.ts for EDTL < SPDTL); resolves to the block count. */
+function writeReceived(p: BlockRequest, ctx: CommandContext, fua: boolean): Promise<void> | undefined {
   const bs = ctx.unit.device.blockSize;
   const blocks = Math.floor(ctx.dataOutLength / bs);
-  if (blocks > 0) await ctx.unit.device.write(p.lba, trimIovec(ctx.dataOut, blocks * bs), { fua });
-  return blocks;
+  if (blocks === 0) return undefined;
+  return ctx.unit.device.write(p.lba, iovecPrefix(ctx.dataOut, blocks * bs), fua ? FUA_WRITE : CACHED_WRITE);
 }
 
+async function doWrite(p: BlockRequest, ctx: CommandContext, fua: boolean): Promise<number> {
+  await writeReceived(p, ctx, fua);
+  return Math.floor(ctx.dataOutLength / ctx.unit.device.blockSize);
+}
+
+const good = (): ScsiResult => ({ status: ScsiStatus.Good });
+
 function writeCommand(opcode: number, size: Size): AnyCommandSpec {
-  return defineCommand<BlockRequest>({
+  return defineCommand<BlockIo>({
     name: `WRITE(${size})`,
     opcode,
     cdbLength: size,
     usage: blockUsage(opcode, size, 0xe0 | DPO | FUA | 0x02),
     modifiesMedium: true,
     allowedUnderReservation: false,
-    parse: (cdb, g) => parseBlockCdb(cdb, size, g, true),
+    parse: (cdb, g) => parseBlockIo(cdb, size, g, true),
     dataOutLength: blockBytes,
     truncatableDataOut: true,
-    extent: (p) => ({ lba: p.lba, blocks: p.blocks, write: true }),
+    extent: (p) => p,
     releasesDataOut: true,
-    async execute(p, ctx) {
-      await doWrite(p, ctx, (p.flags & FUA) !== 0);
-      return { status: ScsiStatus.Good };
+    execute(p, ctx) {
+      const written = writeReceived(p, ctx, (p.flags & FUA) !== 0);
+      return written === undefined ? Promise.resolve(good()) : written.then(good);
     },
   });
 }
