@@ -4,7 +4,7 @@
 // The SCSI core decides how much Data-Out it needs (LIO's parse → write_pending
 // → execute order), so a bad CDB fails before any R2T goes out.
 
-import { Opcode, RejectReason, RESERVED_TAG, TaskAttribute as WireTaskAttribute } from '../pdu/types.js';
+import { Opcode, RejectReason, RESERVED_TAG } from '../pdu/types.js';
 import type { DataOut, ScsiCommand, TaskManagementRequest } from '../pdu/types.js';
 import { TaskManagementFunction as WireTmf, TaskManagementResponseCode } from '../pdu/types.js';
 import type { ReceivedFrame } from '../pdu/framer.js';
@@ -13,114 +13,15 @@ import { encodeScsiResponse } from '../pdu/scsi-response.js';
 import { encodeReadyToTransfer } from '../pdu/r2t.js';
 import { encodeTaskManagementResponse } from '../pdu/task-management.js';
 import { ABORTED, ScsiStatus } from '../scsi/api.js';
-import type { ScsiCommandRequest, ScsiResult, TaskAttribute, TaskManagementFunction, TaskManagementResult } from '../scsi/api.js';
+import type { ScsiResult, TaskManagementFunction, TaskManagementResult } from '../scsi/api.js';
 import { DataOutCollector } from './data-out-collector.js';
 import type { IscsiConnection } from './connection.js';
 import type { LoginOutcome } from './login/index.js';
+import { finishTask, Task, taskDone } from './scsi-task.js';
 
 const EMPTY = Buffer.alloc(0);
-const SETTLED: Promise<void> = Promise.resolve();
 /** The LUN field of a Data-In carrying status is reserved (RFC 7143 §11.7.4); the encoder copies it. */
 const NO_LUN = Buffer.alloc(8);
-
-/**
- * One SCSI command of this connection. It is at once the request the SCSI core
- * executes (methods instead of per-command closures) and the item the command
- * window queues (`pdu` + `run`).
- */
-class Task implements ScsiCommandRequest {
-  readonly lun: Buffer;
-  readonly cdb: Buffer;
-  readonly tag: number;
-  readonly attribute: TaskAttribute;
-  readonly expectedDataLength: number;
-  readonly direction: 'none' | 'read' | 'write' | 'bidi';
-  ended = false;
-  /** Made only when someone waits (drain at logout): most tasks end unobserved. */
-  waiter: Promise<void> | undefined = undefined;
-  wake: (() => void) | undefined = undefined;
-
-  constructor(
-    readonly flow: ScsiFlow,
-    readonly cmd: ScsiCommand,
-    /** Present while Data-Out may still arrive (R2T or unsolicited Data-Out); absent for reads and all-immediate writes. */
-    readonly collector: DataOutCollector | undefined,
-    /** A write whose Data-Out all came as immediate data (cmd.data): nothing more may arrive. */
-    readonly immediateOnly: boolean,
-  ) {
-    this.lun = cmd.lun;
-    this.cdb = cmd.cdb;
-    this.tag = cmd.itt;
-    this.attribute = ATTRIBUTES[cmd.attribute] ?? 'simple';
-    this.expectedDataLength = cmd.expectedDataTransferLength;
-    this.direction = cmd.read && cmd.write ? 'bidi' : cmd.write ? 'write' : cmd.read ? 'read' : 'none';
-  }
-
-  /** The command window's view of this task (CmdSN ordering). */
-  get pdu(): ScsiCommand {
-    return this.cmd;
-  }
-
-  run(): void {
-    this.flow.execute(this);
-  }
-
-  receiveData(length: number, signal: AbortSignal): Promise<Buffer[]> {
-    const collector = this.collector;
-    if (collector === undefined) return this.#immediate(length);
-    if (signal.aborted) return Promise.reject(new Error('aborted'));
-    signal.addEventListener('abort', () => collector.fail(new Error('task aborted')), { once: true });
-    return collector.want(length);
-  }
-
-  receiveDataReady(length: number): Promise<Buffer[]> | undefined {
-    const collector = this.collector;
-    if (collector === undefined) return this.#immediate(length);
-    return collector.received >= Math.min(length, collector.expectedLength) ? collector.want(length) : undefined;
-  }
-
-  receiveDataHeld(length: number): readonly Buffer[] | undefined {
-    if (!this.immediateOnly) return undefined;
-    const data = this.cmd.data;
-    const n = Math.min(length, this.expectedDataLength);
-    return [n >= data.length ? data : data.subarray(0, n)];
-  }
-
-  releaseData(buffers: readonly Buffer[]): void {
-    if (this.collector !== undefined || this.immediateOnly) this.flow.conn.wire.release?.(buffers);
-  }
-
-  allocateDataIn(length: number): Buffer | undefined {
-    return this.cmd.read ? this.flow.conn.wire.allocate?.(length) : undefined;
-  }
-
-  /** What the collector would hand out for data it already holds: the first `length` bytes (at most EDTL). */
-  #immediate(length: number): Promise<Buffer[]> {
-    if (!this.immediateOnly) return Promise.resolve([]);
-    const data = this.cmd.data;
-    const n = Math.min(length, this.expectedDataLength);
-    return Promise.resolve([n >= data.length ? data : data.subarray(0, n)]);
-  }
-}
-
-function finishTask(t: Task): void {
-  t.ended = true;
-  t.wake?.();
-}
-
-function taskDone(t: Task): Promise<void> {
-  if (t.ended) return SETTLED;
-  t.waiter ??= new Promise<void>((resolve) => (t.wake = resolve));
-  return t.waiter;
-}
-
-const ATTRIBUTES: Record<number, TaskAttribute> = {
-  [WireTaskAttribute.Untagged]: 'untagged',
-  [WireTaskAttribute.Simple]: 'simple',
-  [WireTaskAttribute.Ordered]: 'ordered',
-  [WireTaskAttribute.HeadOfQueue]: 'head-of-queue',
-  [WireTaskAttribute.Aca]: 'aca',
-};
 
 const TMF: Partial<Record<WireTmf, TaskManagementFunction>> = {
   [WireTmf.AbortTask]: 'abort-task',
