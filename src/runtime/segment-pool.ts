@@ -8,8 +8,10 @@
 // the backstore write completed), Data-In once the socket handed it to the
 // kernel (Wire.send onSent). release() ignores buffers it did not hand out.
 
-/** Segments smaller than this are left to the allocator (cheap, short-lived). */
+/** Received segments smaller than this are left to the allocator (cheap, short-lived). */
 const POOLED_MIN = 64 * 1024;
+/** Data-In buffers from this size on are pooled. */
+const DATA_IN_POOLED_MIN = 4096;
 
 export class SegmentPool {
   readonly #free = new Map<number, ArrayBuffer[]>();
@@ -24,13 +26,21 @@ export class SegmentPool {
     return this.#freeBytes;
   }
 
-  /** A pooled buffer, or undefined below the pooling size (the caller allocates). */
-  allocateLarge(length: number): Buffer | undefined {
-    return length < POOLED_MIN ? undefined : this.allocate(length);
+  /**
+   * A pooled buffer for Data-In of at least one page, or undefined below that
+   * (the caller allocates). Data-In buffers always come back (once sent), so
+   * even 4 KiB reads reuse theirs instead of carving fresh slabs.
+   */
+  allocateDataIn(length: number): Buffer | undefined {
+    return length < DATA_IN_POOLED_MIN ? undefined : this.#pooled(length);
   }
 
   allocate(length: number): Buffer {
     if (length < POOLED_MIN) return Buffer.allocUnsafe(length);
+    return this.#pooled(length);
+  }
+
+  #pooled(length: number): Buffer {
     const size = sizeClass(length);
     const ab = this.#free.get(size)?.pop();
     if (ab) {

@@ -109,7 +109,7 @@ export class TcpWire implements Wire {
   }
 
   allocate(length: number): Buffer | undefined {
-    return this.#pool?.allocateLarge(length);
+    return this.#pool?.allocateDataIn(length);
   }
 
   close(): void {

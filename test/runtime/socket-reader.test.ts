@@ -103,3 +103,17 @@ test('TcpWire.send: onSent fires once the frame was handed to the OS, never for 
   assert.equal(late, false);
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
+
+test('SegmentPool.allocateDataIn: pages and up are pooled and reused once released, smaller asks get undefined', () => {
+  const pool = new SegmentPool();
+  assert.equal(pool.allocateDataIn(4095), undefined);
+  const a = pool.allocateDataIn(4096);
+  assert.ok(a);
+  assert.equal(a.length, 4096);
+  pool.release([a]);
+  assert.equal(pool.freeBytes, 4096);
+  const b = pool.allocateDataIn(4096);
+  assert.equal(b?.buffer, a.buffer, 'a 4 KiB Data-In buffer is reused, not allocated again');
+  const c = pool.allocateDataIn(6000);
+  assert.equal(c?.buffer.byteLength, 8192);
+});
