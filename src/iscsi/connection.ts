@@ -20,6 +20,7 @@ import { TextExchange, type SendTargetsEntry } from './text/index.js';
 import { CommandWindow } from './command-window.js';
 import { snAdd } from './serial.js';
 import { ScsiFlow } from './scsi-flow.js';
+import { KeepAlive } from './keep-alive.js';
 import type { ScsiNexusHandle } from '../scsi/api.js';
 import type { Logger } from '../runtime/logger.js';
 
@@ -99,9 +100,7 @@ export class IscsiConnection {
   #text: TextExchange | undefined;
   #scsi: ScsiFlow | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #pingTtt = RESERVED_TAG;
-  #pingDeadline = 0;
-  #lastRx = Date.now();
+  readonly #keepAlive: KeepAlive;
   #nextTtt = 1;
   #closeReason = '';
   #maxXmit = 8192;
@@ -120,6 +119,7 @@ export class IscsiConnection {
       admit: (outcome) => hooks.admit(outcome, this),
     };
     this.#login = new LoginMachine(env, { queueDepth: options.queueDepth });
+    this.#keepAlive = new KeepAlive(options, Date.now());
     wire.configure({ maxRecvDataSegmentLength: LOGIN_MAX_RECV, headerDigest: false, dataDigest: false });
     this.#timer = setInterval(() => this.#tick(), 1000);
     this.#timer.unref();
@@ -161,7 +161,7 @@ export class IscsiConnection {
   /** Framer delivered a frame. */
   receive(frame: ReceivedFrame): void {
     if (this.state === 'closed') return;
-    this.#lastRx = Date.now();
+    this.#keepAlive.received(Date.now());
     this.stats.rxPdus++;
     this.stats.rxDataBytes += frame.data.length;
     if (frame.dataDigestError) {
@@ -421,13 +421,8 @@ export class IscsiConnection {
   #onNopOut(pdu: Extract<InitiatorPdu, { opcode: Opcode.NopOut }>, frame: ReceivedFrame): void {
     if (pdu.itt === RESERVED_TAG) {
       // A reply to our ping (RFC 7143 §11.18): must be immediate, carries our TTT.
-      if (pdu.ttt !== RESERVED_TAG && pdu.ttt === this.#pingTtt) {
-        this.#pingTtt = RESERVED_TAG;
-        this.#pingDeadline = 0;
-      } else if (pdu.ttt === RESERVED_TAG) {
-        // ITT and TTT both reserved: not allowed (RFC 7143 §11.18.2).
-        this.reject(frame, RejectReason.ProtocolError);
-      }
+      // ITT and TTT both reserved: not allowed (RFC 7143 §11.18.2); a stale TTT is ignored.
+      if (!this.#keepAlive.answered(pdu.ttt) && pdu.ttt === RESERVED_TAG) this.reject(frame, RejectReason.ProtocolError);
       return;
     }
     const answer = () => {
@@ -455,7 +450,7 @@ export class IscsiConnection {
   #tick(): void {
     const now = Date.now();
     if (this.state === 'login') {
-      if (now - this.#lastRx > this.options.loginTimeout * 1000) this.fail('login timeout');
+      if (this.#keepAlive.loginExpired(now)) this.fail('login timeout');
       return;
     }
     if (this.state !== 'ffp') return;
@@ -464,21 +459,18 @@ export class IscsiConnection {
       // ERL 0 cannot recover a lost Data-Out sequence (RFC 7143 §7.1.4): drop, the initiator reinstates.
       return this.fail(`no Data-Out for task 0x${stalled.toString(16)} within ${this.options.dataOutTimeout} s`);
     }
-    if (this.#pingDeadline !== 0) {
-      if (now > this.#pingDeadline) this.fail('NOP-In ping timed out');
-      return;
-    }
-    const interval = this.options.nopInInterval * 1000;
-    if (interval > 0 && now - this.#lastRx >= interval) {
-      this.#pingTtt = this.allocateTtt();
-      this.#pingDeadline = now + this.options.nopInTimeout * 1000;
+    const verdict = this.#keepAlive.check(now);
+    if (verdict.kind === 'fail') return this.fail(verdict.reason);
+    if (verdict.kind === 'ping') {
+      const ttt = this.allocateTtt();
+      this.#keepAlive.pinged(ttt, now);
       // RFC 7143 §11.19.1: a target-initiated NOP-In carries the current StatSN and does not advance it.
       this.send(
         encodeNopIn({
           opcode: Opcode.NopIn,
           lun: Buffer.alloc(8),
           itt: RESERVED_TAG,
-          ttt: this.#pingTtt,
+          ttt,
           statSn: this.statSn,
           expCmdSn: this.expCmdSn,
           maxCmdSn: this.maxCmdSn,
