@@ -15,10 +15,11 @@
 // unreadable, which is what the erase was for.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { errnoCode } from './errors.js';
+import { syncDirectory, writeFileAtomic } from '../util/atomic-file.js';
 
 /** AES-256-XTS takes two 256-bit keys. */
 export const XTS_KEY_BYTES = 64;
@@ -90,20 +91,11 @@ export async function readKeyFile(path: string): Promise<Buffer | undefined> {
   return key;
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const h = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
-
 /** The keys directory, created 0700 (and its creation made durable). */
 async function ensureKeyDir(dir: string): Promise<void> {
   const created = await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
-  if (created !== undefined) await fsyncDir(dirname(dir));
+  if (created !== undefined) await syncDirectory(dirname(dir));
 }
 
 /**
@@ -113,22 +105,10 @@ async function ensureKeyDir(dir: string): Promise<void> {
 export async function writeKeyFile(path: string, key: Buffer): Promise<void> {
   const dir = dirname(path);
   const content = encodeKeyFile(key);
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     await ensureKeyDir(dir);
-    const h = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-    try {
-      await h.chmod(0o600);
-      await h.writeFile(content);
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-    await overwriteInPlace(path, content);
-    await rename(temp, path);
-    await fsyncDir(dir);
+    await writeFileAtomic(path, content, { beforeRename: () => overwriteInPlace(path, content) });
   } catch (e) {
-    await unlink(temp).catch(() => undefined);
     if (e instanceof KeyStoreError) throw e;
     throw new KeyStoreError(path, `cannot write: ${errnoCode(e) ?? String(e)}`, { cause: e });
   } finally {

@@ -4,7 +4,7 @@
 // temp file, fsync, rename, fsync of the directory.
 
 import { readFileSync } from 'node:fs';
-import { mkdir, open, rename } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { join } from 'node:path';
 
 /** The shape the SCSI core saves (AluaSavedState of src/scsi/api.ts). */
@@ -53,22 +53,7 @@ export function fileAluaStore(dir: string, wwn: string, onError: (message: strin
     },
     async save(state: AluaMetadata): Promise<void> {
       try {
-        await mkdir(dir, { recursive: true, mode: 0o700 });
-        const tmp = `${file}.tmp-${process.pid}`;
-        const fh = await open(tmp, 'w', 0o600);
-        try {
-          await fh.writeFile(`${JSON.stringify(state, null, 2)}\n`);
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        await rename(tmp, file);
-        const d = await open(dir, 'r');
-        try {
-          await d.sync();
-        } finally {
-          await d.close();
-        }
+        await writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`);
       } catch (err) {
         onError(`cannot save ALUA state to ${file}: ${(err as Error).message}`);
         throw err;

@@ -6,8 +6,8 @@
 // it over the target. tsgt also fsyncs the directory so the rename itself
 // survives a crash. Callers serialise saves to one path (the temp name is fixed).
 
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import type { SaveConfig } from './model.js';
 import type { ConfigError } from './check.js';
 import { validateConfig, type ValidateResult } from './validate.js';
@@ -80,41 +80,6 @@ export async function saveConfigFile(path: string, config: SaveConfig): Promise<
   if (!checked.ok) throw new ConfigValidationError(checked.errors);
   // The normalised form (aliases resolved, TPG tags assigned) is what gets written.
   const text = serializeConfig(checked.config);
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const temp = `${path}.temp`;
-  // A stale temp file may carry wider permissions: remove it rather than reuse it.
-  await unlink(temp).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'ENOENT') throw e;
-  });
-  const fh = await open(temp, 'wx', 0o600);
-  try {
-    await fh.chmod(0o600);
-    await fh.writeFile(text, 'utf8');
-    await fh.sync();
-  } catch (e) {
-    await fh.close().catch(() => undefined);
-    await unlink(temp).catch(() => undefined);
-    throw e;
-  }
-  await fh.close();
-  try {
-    await rename(temp, path);
-  } catch (e) {
-    await unlink(temp).catch(() => undefined);
-    throw e;
-  }
-  await syncDirectory(dir);
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } catch (e) {
-    // Some filesystems refuse fsync on directories; the rename is still done.
-    if ((e as NodeJS.ErrnoException).code !== 'EINVAL' && (e as NodeJS.ErrnoException).code !== 'EISDIR') throw e;
-  } finally {
-    await fh.close();
-  }
+  // rtslib's temp name, so a leftover is recognisable next to the file.
+  await writeFileAtomic(path, text, { tempPath: `${path}.temp` });
 }

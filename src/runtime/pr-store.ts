@@ -3,7 +3,7 @@
 // like LIO's /var/target/pr/aptpl_<wwn>.
 
 import { readFileSync } from 'node:fs';
-import { mkdir, open, rename } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { join } from 'node:path';
 import type { PrState, PrStore } from '../scsi/api.js';
 
@@ -26,23 +26,8 @@ export function filePrStore(dir: string, wwn: string, onError: (message: string)
         return undefined;
       }
     },
-    async save(state: PrState): Promise<void> {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      const tmp = `${file}.tmp-${process.pid}`;
-      const fh = await open(tmp, 'w', 0o600);
-      try {
-        await fh.writeFile(`${JSON.stringify(state, null, 2)}\n`);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, file);
-      const d = await open(dir, 'r');
-      try {
-        await d.sync();
-      } finally {
-        await d.close();
-      }
+    save(state: PrState): Promise<void> {
+      return writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`);
     },
   };
 }
