@@ -14,9 +14,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { freePort, repoPath, requireTool, spawnCollect, withTarget, withTempDir } from '../integration/harness.js';
+import { freePort, repoPath, requireTool, withTarget, withTempDir } from '../integration/harness.js';
 import { MIB, basicConfig, lunUrl } from '../integration/configs.js';
-import { parseCunitOutput, parseKnownFailures, tally, type CunitTest } from './cunit-output.js';
+import { parseKnownFailures, tally, type CunitTest } from './cunit-output.js';
+import { runIscsiTestCu } from './run-cu.js';
 
 const MIN_PASSED = 160;
 const SELECTION = process.env.TSGT_CONFORMANCE_TESTS || 'ALL';
@@ -25,8 +26,6 @@ const TIMEOUT_MS = Number(process.env.TSGT_CONFORMANCE_TIMEOUT_MS) || 20 * 60_00
 const MULTIPATH = process.env.TSGT_CONFORMANCE_MULTIPATH !== '0';
 const VERBOSE = process.env.TSGT_CONFORMANCE_VERBOSE === '1';
 const EXTERNAL_URL = process.env.TSGT_CONFORMANCE_URL;
-const INITIATOR_1 = 'iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test';
-const INITIATOR_2 = 'iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test-2';
 const RESULTS = repoPath('dist/conformance-results.json');
 const OUTPUT = repoPath('dist/conformance-output.txt');
 const KNOWN = repoPath('test/conformance/known-failures.txt');
@@ -65,35 +64,19 @@ test(`iscsi-test-cu --dataloss -t ${SELECTION}`, { timeout: TIMEOUT_MS + 120_000
   requireTool('iscsi-test-cu');
   const known = parseKnownFailures(await readFile(KNOWN, 'utf8'));
   await withLun(async (url) => {
-    const args = ['--dataloss', '--initiator-name', INITIATOR_1, '--initiator-name-2', INITIATOR_2, '-t', SELECTION, url, ...(MULTIPATH ? [url] : [])];
-    const started = Date.now();
-    const p = spawnCollect('iscsi-test-cu', args);
-    if (VERBOSE) p.child.stdout!.on('data', (d: string) => process.stderr.write(d));
-    let exit: { code: number | null; signal: string | null } | undefined;
-    let timedOut = false;
-    try {
-      exit = await p.exited(TIMEOUT_MS);
-    } catch {
-      timedOut = true;
-    } finally {
-      p.kill();
-    }
-    const durationMs = Date.now() - started;
-    const stdout = p.stdout();
+    const cu = await runIscsiTestCu({
+      urls: MULTIPATH ? [url, url] : [url],
+      selection: SELECTION,
+      allowSanitize: false,
+      timeoutMs: TIMEOUT_MS,
+      echoPrefix: VERBOSE ? '' : undefined,
+    });
+    const { args, run, exit, timedOut, durationMs, stdout } = cu;
+    const started = Date.now() - durationMs;
     await mkdir(dirname(OUTPUT), { recursive: true });
-    await writeFile(OUTPUT, `$ iscsi-test-cu ${args.join(' ')}\n${stdout}\n--- stderr ---\n${p.stderr()}`);
+    await writeFile(OUTPUT, `$ iscsi-test-cu ${args.join(' ')}\n${stdout}\n--- stderr ---\n${cu.stderr}`);
 
-    const run = parseCunitOutput(stdout);
-    const suiteFailureTests: CunitTest[] = run.suiteFailures.map((f) => ({
-      name: `${f.suite}.<suite-${f.phase}>`,
-      suite: f.suite,
-      test: `<suite-${f.phase}>`,
-      status: 'failed',
-      messages: [`CUnit: suite ${f.phase} failed`],
-      assertions: [],
-      notes: [],
-    }));
-    const all = [...run.tests, ...suiteFailureTests];
+    const all = cu.tests;
     const isKnown = (name: string) => known.some((k) => k.matches(name));
     const unexpected = all.filter((t) => t.status === 'failed' && !isKnown(t.name));
     const knownFailing = all.filter((t) => t.status === 'failed' && isKnown(t.name));
@@ -135,7 +118,7 @@ test(`iscsi-test-cu --dataloss -t ${SELECTION}`, { timeout: TIMEOUT_MS + 120_000
     if (unexpected.length) console.log(`unexpected failures:\n${detail}`);
 
     assert.equal(timedOut, false, `iscsi-test-cu did not finish within ${TIMEOUT_MS} ms (see ${OUTPUT})`);
-    assert.ok(all.length > 0, `iscsi-test-cu ran no tests (exit ${JSON.stringify(exit)}):\n${stdout}\n${p.stderr()}`);
+    assert.ok(all.length > 0, `iscsi-test-cu ran no tests (exit ${JSON.stringify(exit)}):\n${stdout}\n${cu.stderr}`);
     assert.ok(run.summary, `iscsi-test-cu stopped before its summary (exit ${JSON.stringify(exit)}); see ${OUTPUT}`);
     assert.equal(exit?.signal ?? null, null, `iscsi-test-cu was killed by ${exit?.signal}`);
     assert.deepEqual(unexpected.map((t) => t.name), [], `failures not in known-failures.txt:\n${detail}`);
