@@ -3,8 +3,7 @@
 // (LIO keeps /var/target/alua/tpgs_<unit serial>/<group>). Written atomically:
 // temp file, fsync, rename, fsync of the directory.
 
-import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../util/atomic-file.js';
+import { readJsonFile, writeFileAtomic } from '../util/atomic-file.js';
 import { join } from 'node:path';
 
 /** The shape the SCSI core saves (AluaSavedState of src/scsi/api.ts). */
@@ -35,20 +34,9 @@ export function fileAluaStore(dir: string, wwn: string, onError: (message: strin
   const file = join(dir, `tpgs_${wwn.replace(/[^0-9A-Za-z-]/g, '_')}.json`);
   return {
     load(): AluaMetadata | undefined {
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') onError(`cannot read ${file}: ${(err as Error).message}`);
-        return undefined;
-      }
-      try {
-        const parsed: unknown = JSON.parse(text);
-        if (isMetadata(parsed)) return parsed;
-        onError(`ignoring ${file}: not ALUA metadata`);
-      } catch (err) {
-        onError(`ignoring unreadable ${file}: ${(err as Error).message}`);
-      }
+      const parsed = readJsonFile(file, onError);
+      if (parsed === undefined || isMetadata(parsed)) return parsed;
+      onError(`ignoring ${file}: not ALUA metadata`);
       return undefined;
     },
     async save(state: AluaMetadata): Promise<void> {

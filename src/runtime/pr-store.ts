@@ -2,8 +2,7 @@
 // per logical unit, written atomically (temp file, fsync, rename, fsync dir),
 // like LIO's /var/target/pr/aptpl_<wwn>.
 
-import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../util/atomic-file.js';
+import { readJsonFile, writeFileAtomic } from '../util/atomic-file.js';
 import { join } from 'node:path';
 import type { PrState, PrStore } from '../scsi/api.js';
 
@@ -11,20 +10,8 @@ export function filePrStore(dir: string, wwn: string, onError: (message: string)
   const file = join(dir, `aptpl_${wwn.replace(/[^0-9A-Za-z-]/g, '_')}.json`);
   return {
     load(): PrState | undefined {
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') onError(`cannot read ${file}: ${(err as Error).message}`);
-        return undefined;
-      }
-      try {
-        // The SCSI core validates the shape (fromPrState) and ignores what does not fit.
-        return JSON.parse(text) as PrState;
-      } catch (err) {
-        onError(`ignoring unreadable ${file}: ${(err as Error).message}`);
-        return undefined;
-      }
+      // The SCSI core validates the shape (fromPrState) and ignores what does not fit.
+      return readJsonFile(file, onError) as PrState | undefined;
     },
     save(state: PrState): Promise<void> {
       return writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`);

@@ -1,9 +1,11 @@
 // Replace a small state file so that a crash leaves either the old or the new
 // content, never a torn one: write a temp file (0600) next to it, fsync,
 // rename over the target, fsync the directory. Used by saveconfig.json, the
-// APTPL and ALUA state files and the encryption key files.
+// APTPL and ALUA state files and the encryption key files; readJsonFile is
+// the matching reader for the state files.
 
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -53,5 +55,26 @@ export async function syncDirectory(dir: string): Promise<void> {
     if (code !== 'EINVAL' && code !== 'EISDIR') throw e;
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * The JSON value stored at `path` (read synchronously: state files are read
+ * once at start-up), or undefined when the file does not exist or cannot be
+ * read or parsed — the latter two reported through `onError`.
+ */
+export function readJsonFile(path: string, onError: (message: string) => void): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') onError(`cannot read ${path}: ${(err as Error).message}`);
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    onError(`ignoring unreadable ${path}: ${(err as Error).message}`);
+    return undefined;
   }
 }

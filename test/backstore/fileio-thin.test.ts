@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { openFileio } from '../../src/backstore/fileio.js';
 import { NODE_FD_OPS, type FdOps } from '../../src/backstore/fdio.js';
 import { BackstoreIoError, type BlockDevice, type LbaExtent } from '../../src/backstore/types.js';
-import { loadNativeBlockIo, type NativeBlockIo } from '../../src/native/blockio.js';
+import type { NativeBlockIo } from '../../src/native/blockio.js';
 
 const linuxOnly = { skip: process.platform !== 'linux' && 'Linux only' };
 const MIB = 1 << 20;
