@@ -7,6 +7,7 @@
 //   BENCH_STALL     seconds without any completion that count as a stall (default 10)
 //   BENCH_TARGETS   comma list of tsgt,tgt,istgt (default all three)
 //   BENCH_WORKLOADS comma list of workload ids (default all; see WORKLOADS)
+//   BENCH_TSGT_BUSY_POLL  tsgt's busy_poll in µs (default: tsgt's own default)
 // Writes dist/bench/results.json and dist/bench/results.md and prints the markdown.
 
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
@@ -341,7 +342,8 @@ export async function main(): Promise<number> {
         loginKeys: { ...TARGET_PARAMS },
         queueDepthPerSession: TARGET_QUEUE_DEPTH,
         backing:
-          '1 GiB file per target in /dev/shm (tmpfs), pre-filled; tsgt fileio write_back=true, tgt rdwr, istgt file LU with write cache on; 512-byte blocks',
+          '1 GiB file per target in /dev/shm (tmpfs), pre-filled; tsgt fileio write_back=true, tgt rdwr, istgt file LU with write cache on; 512-byte blocks; ' +
+          `tsgt busy_poll ${process.env.BENCH_TSGT_BUSY_POLL ? `${process.env.BENCH_TSGT_BUSY_POLL} µs` : 'default (adaptive, up to 100 µs after each read)'}, the C targets sleep in epoll/poll`,
         client:
           'bench/c/iscsi-bench.c on libiscsi 1.19 async API (READ16/WRITE16 with caller iovecs, one poll loop: the sessions of the workload every turn, the idle rest every 100 ms); ' +
           'libiscsi offers MaxRecvDataSegmentLength=FirstBurstLength=MaxBurstLength=262144, ImmediateData=Yes, HeaderDigest=None; ' +

@@ -32,6 +32,12 @@ export const TARGET_PARAMS = Object.freeze({
   HeaderDigest: 'None',
   DataDigest: 'None',
 });
+/** BENCH_TSGT_BUSY_POLL (µs) overrides tsgt's busy_poll setting; unset: tsgt's default. */
+function tsgtBusyPoll(): { busy_poll?: number } {
+  const v = process.env.BENCH_TSGT_BUSY_POLL;
+  return v === undefined || v === '' ? {} : { busy_poll: Number(v) };
+}
+
 export const TARGET_QUEUE_DEPTH = 128;
 export const LUN_BYTES = 1024 * 1024 * 1024;
 
@@ -119,7 +125,7 @@ async function startTsgt(o: StartOptions, track: (p: Proc) => void): Promise<Run
         ],
       },
     ],
-    tsgt: { version: 1, log_level: 'warn', queue_depth: TARGET_QUEUE_DEPTH },
+    tsgt: { version: 1, log_level: 'warn', queue_depth: TARGET_QUEUE_DEPTH, ...tsgtBusyPoll() },
   };
   const cfgPath = join(o.workDir, 'tsgt-saveconfig.json');
   writeFileSync(cfgPath, JSON.stringify(config, null, 2));

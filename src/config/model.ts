@@ -226,6 +226,13 @@ export interface TsgtSettings {
   /** INQUIRY product revision level, ≤ 4 ASCII characters. */
   revision?: string;
   log_level?: LogLevel;
+  /**
+   * µs the event loop keeps polling after a read instead of sleeping
+   * (adaptive, as KVM halt polling; Linux's net.core.busy_poll is the same
+   * unit); 0 disables. Left unset it is 100 on a machine with more than one
+   * CPU and 0 on one CPU.
+   */
+  busy_poll?: number;
 }
 
 /** rtslib RTSRoot.dump() + tsgt's optional settings. */
@@ -245,6 +252,7 @@ export const TSGT_DEFAULTS: Readonly<Required<Omit<TsgtSettings, 'version'>>> = 
   product: 'tsgt',
   revision: '0001',
   log_level: 'info',
+  busy_poll: 100,
 });
 
 /** tsgt settings with defaults filled in. */

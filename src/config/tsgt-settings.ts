@@ -19,7 +19,7 @@ export function checkTsgt(c: Checker, path: string, v: unknown): TsgtSettings | 
   if (v === undefined) return undefined;
   const o = asObject(c, path, v);
   if (!o) return undefined;
-  onlyKeys(c, path, o, ['version', 'nop_in_interval', 'nop_in_timeout', 'dataout_timeout', 'queue_depth', 'vendor', 'product', 'revision', 'log_level']);
+  onlyKeys(c, path, o, ['version', 'nop_in_interval', 'nop_in_timeout', 'dataout_timeout', 'queue_depth', 'vendor', 'product', 'revision', 'log_level', 'busy_poll']);
   if (o.version !== 1) fail(c, join(path, 'version'), 'tsgt-version', `must be 1, not ${JSON.stringify(o.version)}`);
   let log_level: TsgtSettings['log_level'];
   if (o.log_level !== undefined) {
@@ -40,5 +40,7 @@ export function checkTsgt(c: Checker, path: string, v: unknown): TsgtSettings | 
     product: inquiryString(c, join(path, 'product'), o.product, 16),
     revision: inquiryString(c, join(path, 'revision'), o.revision, 4),
     log_level,
+    // 10 ms: a longer spin is a busy loop, not polling.
+    busy_poll: optInt(c, join(path, 'busy_poll'), o.busy_poll, 0, 10_000),
   });
 }

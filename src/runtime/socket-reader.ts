@@ -13,6 +13,7 @@
 
 import { Socket } from 'node:net';
 import type { PduFramer } from '../pdu/framer.js';
+import type { BusyPoll } from './busy-poll.js';
 
 /** A slab is replaced once less than this is left; reads get at most READ_MAX. */
 const SLAB_SIZE = 256 * 1024;
@@ -27,6 +28,8 @@ const READ_AFTER_DIRECT = 4 * 1024;
 
 export class SocketReader {
   framer: PduFramer | undefined;
+  /** Told of every read, to keep the event loop polling while traffic is steady. */
+  busyPoll: BusyPoll | undefined;
   #slab = Buffer.allocUnsafe(SLAB_SIZE);
   #used = 0;
   #direct = false;
@@ -52,6 +55,7 @@ export class SocketReader {
   read(n: number, buf: Buffer): void {
     const framer = this.framer;
     if (!framer) return;
+    this.busyPoll?.activity();
     if (this.#direct) {
       this.#direct = false;
       this.#afterDirect = true;

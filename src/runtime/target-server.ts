@@ -3,6 +3,7 @@
 // nothing stays open unless the whole config came up.
 
 import { createServer, type Server, type Socket } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
 import type { SaveConfig, StorageObjectConfig, TpgConfig } from '../config/model.js';
 import { tsgtSettings } from '../config/model.js';
@@ -22,6 +23,7 @@ import type { ChapCredentials, LoginOutcome, LoginTarget } from '../iscsi/login/
 import type { SendTargetsEntry } from '../iscsi/text/index.js';
 import { TcpWire } from './tcp-wire.js';
 import { SegmentPool } from './segment-pool.js';
+import { BusyPoll } from './busy-poll.js';
 import { filePrStore } from './pr-store.js';
 import { storageObjectAlua } from '../config/alua.js';
 import { fileAluaStore } from '../config/alua-store.js';
@@ -189,6 +191,8 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
   const registry = new SessionRegistry();
   // Large received data segments are reused across every connection of this target.
   const segments = new SegmentPool();
+  // Unset busy_poll: poll only where a second CPU is left for the initiator and everything else.
+  const busyPoll = new BusyPoll(config.tsgt?.busy_poll === undefined && availableParallelism() < 2 ? 0 : settings.busy_poll);
   const connections = new Set<IscsiConnection>();
   let connectionSeq = 0;
 
@@ -329,6 +333,7 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
       (frame) => conn?.receive(frame),
       (reason) => conn?.fail(reason),
       segments,
+      busyPoll,
     );
     const socket = wire.socket;
     conn = new IscsiConnection(

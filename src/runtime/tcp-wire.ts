@@ -8,6 +8,7 @@ import type { Frame } from '../pdu/types.js';
 import type { Wire } from '../iscsi/connection.js';
 import { adoptSocket, SocketReader } from './socket-reader.js';
 import type { SegmentPool } from './segment-pool.js';
+import type { BusyPoll } from './busy-poll.js';
 
 /** Stop reading from a peer whose responses pile up unread (bounded memory). */
 const HIGH_WATER = 32 * 1024 * 1024;
@@ -29,15 +30,16 @@ export class TcpWire implements Wire {
     onFrame: (f: ReceivedFrame) => void,
     onFatal: (reason: string) => void,
     pool?: SegmentPool,
+    busyPoll?: BusyPoll,
   ): TcpWire {
     const reader = new SocketReader();
     const socket = adoptSocket(accepted, reader);
     if (!socket) {
-      const wire = new TcpWire(accepted, onFrame, onFatal, { pool });
+      const wire = new TcpWire(accepted, onFrame, onFatal, { pool, busyPoll });
       accepted.resume();
       return wire;
     }
-    const wire = new TcpWire(socket, onFrame, onFatal, { reader, pool });
+    const wire = new TcpWire(socket, onFrame, onFatal, { reader, pool, busyPoll });
     socket.resume();
     return wire;
   }
@@ -48,7 +50,7 @@ export class TcpWire implements Wire {
     readonly socket: Socket,
     onFrame: (f: ReceivedFrame) => void,
     onFatal: (reason: string) => void,
-    options: { reader?: SocketReader; pool?: SegmentPool } = {},
+    options: { reader?: SocketReader; pool?: SegmentPool; busyPoll?: BusyPoll } = {},
   ) {
     const pool = options.pool;
     this.#pool = pool;
@@ -60,8 +62,16 @@ export class TcpWire implements Wire {
     );
     const reader = options.reader;
     socket.setNoDelay(true);
-    if (reader) reader.framer = this.framer;
-    else socket.on('data', (chunk: Buffer) => this.framer.push(chunk));
+    const busyPoll = options.busyPoll;
+    if (reader) {
+      reader.framer = this.framer;
+      reader.busyPoll = busyPoll;
+    } else {
+      socket.on('data', (chunk: Buffer) => {
+        busyPoll?.activity();
+        this.framer.push(chunk);
+      });
+    }
     socket.on('drain', () => {
       if (this.#paused) {
         this.#paused = false;

@@ -205,6 +205,8 @@ const CASES: Case[] = [
   ['tsgt settings wrong version', (c) => (c.tsgt = { version: 2 }), [['tsgt.version', 'tsgt-version']]],
   ['tsgt vendor too long', (c) => (c.tsgt = { version: 1, vendor: 'ABCDEFGHI' }), [['tsgt.vendor', 'inquiry-string']]],
   ['tsgt queue_depth 0', (c) => (c.tsgt = { version: 1, queue_depth: 0 }), [['tsgt.queue_depth', 'range']]],
+  ['tsgt busy_poll above 10 ms', (c) => (c.tsgt = { version: 1, busy_poll: 10_001 }), [['tsgt.busy_poll', 'range']]],
+  ['tsgt busy_poll negative', (c) => (c.tsgt = { version: 1, busy_poll: -1 }), [['tsgt.busy_poll', 'range']]],
   ['tsgt log level', (c) => (c.tsgt = { version: 1, log_level: 'loud' }), [['tsgt.log_level', 'log-level']]],
   ['tsgt unknown key', (c) => (c.tsgt = { version: 1, turbo: true }), [['tsgt.turbo', 'unknown-key']]],
   ['errors are all collected', (c) => {
