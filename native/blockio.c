@@ -12,7 +12,11 @@
  * (EAGAIN) instead of waiting for the device, so these only ever copy to or
  * from the page cache; the caller falls back to the thread pool for the rest.
  * They return the byte count, or the negated errno (no exception, no
- * allocation: they sit on the per-command hot path). Failures reject with an
+ * allocation: they sit on the per-command hot path). sendFile, also
+ * synchronous, sends a PDU header and a file range to a non-blocking socket
+ * (send(MSG_MORE) + sendfile): the kernel passes page-cache pages to TCP
+ * instead of copying them through a user buffer; it stops at EAGAIN and
+ * reports how far it got. Failures reject with an
  * Error whose `code` is the errno name (e.g. "EOPNOTSUPP") and whose `errno`
  * is the negated errno, as Node's own fs errors are. Where the platform lacks
  * a call the promise rejects with ENOSYS, so the JavaScript side falls back.
@@ -37,6 +41,8 @@
 
 #ifdef __linux__
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #endif
@@ -305,6 +311,65 @@ static napi_value pread_nowait(napi_env env, napi_callback_info info) {
 }
 
 /* pwritevNowait(fd, buffers, position) → bytes written (possibly fewer than given) or -errno. */
+/*
+ * sendFile(sock, header, fd, position, length, pad) → bytes sent or -errno.
+ * Sends header, then `length` bytes of fd from `position`, then `pad` zero
+ * bytes (0..3) to the non-blocking socket `sock`, stopping early at EAGAIN (or
+ * at the file's end): the count tells the caller where to go on. A negative
+ * result means nothing was sent.
+ */
+static napi_value send_file(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  int64_t sock, fd, position, length, pad;
+  void *header = NULL;
+  size_t header_len = 0;
+  bool is_buffer = false;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 6 || !get_int64(env, argv[0], &sock) || sock > INT_MAX || sock < 0 || napi_is_buffer(env, argv[1], &is_buffer) != napi_ok ||
+      !is_buffer || napi_get_buffer_info(env, argv[1], &header, &header_len) != napi_ok || !get_int64(env, argv[2], &fd) || fd > INT_MAX ||
+      fd < 0 || !get_int64(env, argv[3], &position) || position < 0 || !get_int64(env, argv[4], &length) || length < 0 ||
+      !get_int64(env, argv[5], &pad) || pad < 0 || pad > 3) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected (socket fd, header buffer, fd, position, length, pad 0..3)");
+    return NULL;
+  }
+#ifdef __linux__
+  {
+    static const char zeros[4] = {0, 0, 0, 0};
+    int64_t sent = 0;
+    ssize_t n;
+    /* MSG_MORE: the header waits for the data instead of leaving as a segment of its own. */
+    while ((size_t)sent < header_len) {
+      n = send((int)sock, (char *)header + sent, header_len - (size_t)sent, MSG_DONTWAIT | MSG_NOSIGNAL | (length + pad > 0 ? MSG_MORE : 0));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return int_result(env, sent > 0 || errno == EAGAIN ? sent : -(int64_t)errno);
+      sent += n;
+    }
+    off_t off = (off_t)position;
+    int64_t left = length;
+    while (left > 0) {
+      n = sendfile((int)sock, (int)fd, &off, (size_t)(left > 0x7ffff000 ? 0x7ffff000 : left));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno != EAGAIN && sent == 0) return int_result(env, -(int64_t)errno);
+      if (n <= 0) return int_result(env, sent); /* EAGAIN, end of file, or an error after bytes went out */
+      sent += n;
+      left -= n;
+    }
+    int64_t pad_sent = 0;
+    while (pad_sent < pad) {
+      n = send((int)sock, zeros, (size_t)(pad - pad_sent), MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      pad_sent += n;
+    }
+    return int_result(env, sent + pad_sent);
+  }
+#else
+  (void)header_len;
+  return int_result(env, -(int64_t)ENOSYS);
+#endif
+}
+
 static napi_value pwritev_nowait(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -360,6 +425,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"physicalBlockSize", NULL, pbszget, NULL, NULL, NULL, napi_enumerable, NULL},
     {"preadNowait", NULL, pread_nowait, NULL, NULL, NULL, napi_enumerable, NULL},
     {"pwritevNowait", NULL, pwritev_nowait, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"sendFile", NULL, send_file, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_value platform;
 #ifdef __linux__

@@ -94,6 +94,8 @@ export interface FdDeviceOptions {
   provisioning?: FdProvisioningOptions;
   /** Synchronous page-cache reads/writes tried first (hot reads without the thread pool). */
   cached?: CachedIo;
+  /** The file lives on a memory file system (tmpfs, ramfs): offer fileExtent for sendfile. */
+  inMemory?: boolean;
 }
 
 /** Largest zero-filled run written per writev by writeZeroes. */
@@ -333,6 +335,15 @@ export function fdBlockDevice(o: FdDeviceOptions): BlockDevice {
       if (done === length) return Promise.resolve(out);
       return track('read', lba, () => readAt(lba, out, length, done)).then(() => out);
     },
+
+    ...(o.inMemory
+      ? {
+          fileExtent(lba: number, blocks: number) {
+            checkRange(dev, lba, blocks);
+            return closed ? undefined : { fd: o.fd, position: lba * blockSize, length: blocks * blockSize };
+          },
+        }
+      : {}),
 
     write(lba, data, options) {
       let length: number;

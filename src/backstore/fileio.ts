@@ -93,16 +93,16 @@ const MEMORY_IO: CachedIo = Object.freeze<CachedIo>({
  * kernel copies what the page cache holds and returns EAGAIN instead of
  * waiting for the disk; fdio sends the rest through the thread pool.
  */
-async function cachedIo(path: string, io: NativeBlockIo | undefined): Promise<CachedIo | undefined> {
+async function cachedIo(path: string, io: NativeBlockIo | undefined): Promise<{ cached?: CachedIo; inMemory: boolean }> {
   let type = -1;
   try {
     type = Number((await fs.promises.statfs(path)).type);
   } catch {
     // No statfs: treat as a disk file system.
   }
-  if (MEMORY_FS.has(type)) return MEMORY_IO;
-  if (io?.preadNowait === undefined) return undefined;
-  return { read: io.preadNowait, writev: io.pwritevNowait };
+  if (MEMORY_FS.has(type)) return { cached: MEMORY_IO, inMemory: true };
+  if (io?.preadNowait === undefined) return { inMemory: false };
+  return { cached: { read: io.preadNowait, writev: io.pwritevNowait }, inMemory: false };
 }
 
 /** Rejects with BackstoreOpenError when the file cannot be used. */
@@ -158,7 +158,7 @@ export async function openFileio(cfg: FileioOptions): Promise<BlockDevice> {
     const io = cfg.native === undefined ? loadNativeBlockIo().io : cfg.native ?? undefined;
     const provisioning = io ? await probeFileProvisioning(io, fd, cfg.blockSize, readOnly) : undefined;
     // Injected fs calls (tests) must see every transfer, so no synchronous shortcut then.
-    const cached = cfg.ops === undefined ? await cachedIo(cfg.dev, io) : undefined;
+    const { cached, inMemory } = cfg.ops === undefined ? await cachedIo(cfg.dev, io) : { cached: undefined, inMemory: false };
     return fdBlockDevice({
       fd,
       syncFd,
@@ -170,6 +170,7 @@ export async function openFileio(cfg: FileioOptions): Promise<BlockDevice> {
       ops: cfg.ops,
       provisioning,
       cached,
+      inMemory,
     });
   } catch (e) {
     await Promise.all(fds.map((fd) => closeFd(fd).catch(() => undefined)));

@@ -17,6 +17,18 @@ export interface LbaExtent {
   mapped: boolean;
 }
 
+/**
+ * Bytes of an open file a transport may send without copying them through
+ * user space (sendfile). The descriptor is the device's: use it before the
+ * current event-loop task ends (the device may close it after). The bytes
+ * sent are those in the file at the time of sending.
+ */
+export interface FileExtent {
+  readonly fd: number;
+  readonly position: number;
+  readonly length: number;
+}
+
 export interface WriteOptions {
   /** Force Unit Access: the data is durable before the promise resolves. */
   fua?: boolean;
@@ -33,6 +45,13 @@ export interface BlockDevice {
    * the data lands there (zero-copy into a Data-In payload) and `into` is returned.
    */
   read(lba: number, blocks: number, into?: Buffer): Promise<Buffer>;
+  /**
+   * Where `blocks` blocks at `lba` lie in an open file whose pages are all in
+   * memory (tmpfs), so a transport can send them with sendfile instead of
+   * read(): undefined when the device cannot promise that (disk files, whose
+   * cold pages would block, encrypted or RAM devices). Same range checks as read.
+   */
+  fileExtent?(lba: number, blocks: number): FileExtent | undefined;
   /** Write iovec-style: the buffers are written back to back starting at `lba`. */
   write(lba: number, data: readonly Buffer[], options?: WriteOptions): Promise<void>;
   /** Make all completed writes durable. */

@@ -21,7 +21,7 @@ import { CommandWindow } from './command-window.js';
 import { snAdd } from './serial.js';
 import { ScsiFlow } from './scsi-flow.js';
 import { KeepAlive } from './keep-alive.js';
-import type { ScsiNexusHandle } from '../scsi/api.js';
+import type { FileExtent, ScsiNexusHandle } from '../scsi/api.js';
 import type { Logger } from '../runtime/logger.js';
 
 /** Where frames go. The adapter applies digests and limits from the next frame on. */
@@ -35,6 +35,10 @@ export interface Wire {
   release?(buffers: readonly Buffer[]): void;
   /** A buffer for outgoing data the wire may recycle once sent; undefined: allocate your own. */
   allocate?(length: number): Buffer | undefined;
+  /** Whether sendFile takes a data segment of `length` bytes (e.g. not with DataDigest, whose CRC needs the bytes). */
+  canSendFile?(length: number): boolean;
+  /** Send `frame` (a PDU with an empty data segment) with the extent's bytes as its data segment. */
+  sendFile?(frame: Frame, extent: FileExtent): void;
 }
 
 /** What the runtime provides for a logged-in session. */
@@ -76,6 +80,8 @@ export interface ConnectionStats {
   txPdus: number;
   rxDataBytes: number;
   txDataBytes: number;
+  /** Data-In bytes (counted in txDataBytes too) handed to the wire as file extents, sent by sendfile unless the socket was backed up. */
+  txFileDataBytes: number;
   commands: number;
   rejects: number;
 }
@@ -95,7 +101,7 @@ export class IscsiConnection {
   outcome: LoginOutcome | undefined;
   binding: SessionBinding | undefined;
   window: CommandWindow<Queued> | undefined;
-  readonly stats: ConnectionStats = { rxPdus: 0, txPdus: 0, rxDataBytes: 0, txDataBytes: 0, commands: 0, rejects: 0 };
+  readonly stats: ConnectionStats = { rxPdus: 0, txPdus: 0, rxDataBytes: 0, txDataBytes: 0, txFileDataBytes: 0, commands: 0, rejects: 0 };
   readonly #login: LoginMachine;
   #text: TextExchange | undefined;
   #scsi: ScsiFlow | undefined;
@@ -156,6 +162,15 @@ export class IscsiConnection {
     this.stats.txPdus++;
     this.stats.txDataBytes += frame.data.length;
     this.wire.send(frame, onSent);
+  }
+
+  /** `frame` with a file extent as its data segment; only after Task.acceptsFileExtent said yes. */
+  sendFile(frame: Frame, extent: FileExtent): void {
+    if (this.state === 'closed') return;
+    this.stats.txPdus++;
+    this.stats.txDataBytes += extent.length;
+    this.stats.txFileDataBytes += extent.length;
+    this.wire.sendFile?.(frame, extent);
   }
 
   /** Framer delivered a frame. */

@@ -13,7 +13,7 @@ import { encodeScsiResponse } from '../pdu/scsi-response.js';
 import { encodeReadyToTransfer } from '../pdu/r2t.js';
 import { encodeTaskManagementResponse } from '../pdu/task-management.js';
 import { ABORTED, ScsiStatus } from '../scsi/api.js';
-import type { ScsiResult, TaskManagementFunction, TaskManagementResult } from '../scsi/api.js';
+import type { FileExtent, ScsiResult, TaskManagementFunction, TaskManagementResult } from '../scsi/api.js';
 import { DataOutCollector } from './data-out-collector.js';
 import type { IscsiConnection } from './connection.js';
 import type { LoginOutcome } from './login/index.js';
@@ -144,7 +144,9 @@ export class ScsiFlow {
     const cmd = task.cmd;
     const edtl = cmd.expectedDataTransferLength;
     const data = result.data ?? EMPTY;
-    const transferLength = result.transferLength ?? data.length;
+    const extent = result.extent;
+    const produced = extent === undefined ? data.length : extent.length;
+    const transferLength = result.transferLength ?? produced;
     // Residuals (RFC 7143 §11.4.5): compare what the command called for with EDTL.
     let overflow = false;
     let underflow = false;
@@ -156,14 +158,18 @@ export class ScsiFlow {
       underflow = true;
       residual = edtl - transferLength;
     }
-    const readable = cmd.read ? Math.min(data.length, edtl) : 0;
-    const payload = readable === data.length ? data : data.subarray(0, readable);
-    const collapse = result.status === ScsiStatus.Good && !result.sense && payload.length > 0;
-    if (payload.length > 0) {
-      // The wire ignores buffers it did not allocate; one it did comes back once sent.
-      const wire = conn.wire;
-      const recycle = wire.release ? () => wire.release?.([data]) : undefined;
-      this.#sendDataIn(cmd, payload, collapse ? { status: result.status, overflow, underflow, residual } : undefined, recycle);
+    const readable = cmd.read ? Math.min(produced, edtl) : 0;
+    const collapse = result.status === ScsiStatus.Good && !result.sense && readable > 0;
+    if (readable > 0) {
+      const status = collapse ? { status: result.status, overflow, underflow, residual } : undefined;
+      if (extent !== undefined) {
+        this.#sendDataIn(cmd, readable, status, extent);
+      } else {
+        // The wire ignores buffers it did not allocate; one it did comes back once sent.
+        const wire = conn.wire;
+        const recycle = wire.release ? () => wire.release?.([data]) : undefined;
+        this.#sendDataIn(cmd, readable, status, readable === data.length ? data : data.subarray(0, readable), recycle);
+      }
     }
     if (!collapse) {
       conn.send(
@@ -198,12 +204,14 @@ export class ScsiFlow {
   /**
    * Data-In PDUs of at most the initiator's MaxRecvDataSegmentLength, in
    * sequences of at most MaxBurstLength (RFC 7143 §11.7.7, §13.13); DataSN runs
-   * across the whole command. The payload is sliced, never copied.
+   * across the whole command. A buffer payload is sliced, never copied; a
+   * file extent goes out in the same PDUs, each with its slice of the file.
    */
   #sendDataIn(
     cmd: ScsiCommand,
-    payload: Buffer,
+    length: number,
     status: { status: number; overflow: boolean; underflow: boolean; residual: number } | undefined,
+    payload: Buffer | FileExtent,
     onSent?: () => void,
   ): void {
     const conn = this.conn;
@@ -212,16 +220,16 @@ export class ScsiFlow {
     let offset = 0;
     let dataSn = 0;
     let burstLeft = maxBurst;
-    while (offset < payload.length) {
-      const len = Math.min(maxSeg, payload.length - offset, burstLeft);
+    const buffer = Buffer.isBuffer(payload) ? payload : undefined;
+    while (offset < length) {
+      const len = Math.min(maxSeg, length - offset, burstLeft);
       const end = offset + len;
-      const last = end === payload.length;
+      const last = end === length;
       burstLeft -= len;
       const final = last || burstLeft === 0;
       if (burstLeft === 0) burstLeft = maxBurst;
       const withStatus = last && status !== undefined;
-      conn.send(
-        encodeDataIn({
+      const frame = encodeDataIn({
           opcode: Opcode.DataIn,
           final,
           acknowledge: false,
@@ -238,10 +246,13 @@ export class ScsiFlow {
           dataSn: dataSn++,
           bufferOffset: offset,
           residualCount: withStatus ? status.residual : 0,
-          data: offset === 0 && last ? payload : payload.subarray(offset, end),
-        }),
-        last ? onSent : undefined,
-      );
+          data: buffer === undefined ? EMPTY : offset === 0 && last ? buffer : buffer.subarray(offset, end),
+        });
+      if (buffer !== undefined) conn.send(frame, last ? onSent : undefined);
+      else {
+        const file = payload as FileExtent;
+        conn.sendFile(frame, { fd: file.fd, position: file.position + offset, length: len });
+      }
       offset = end;
     }
   }

@@ -87,6 +87,11 @@ export class Task implements ScsiCommandRequest {
     return this.cmd.read ? this.flow.conn.wire.allocate?.(length) : undefined;
   }
 
+  acceptsFileExtent(length: number): boolean {
+    const wire = this.flow.conn.wire;
+    return this.cmd.read && wire.sendFile !== undefined && wire.canSendFile?.(length) === true;
+  }
+
   /** What the collector would hand out for data it already holds: the first `length` bytes (at most EDTL). */
   #immediate(length: number): Promise<Buffer[]> {
     if (!this.immediateOnly) return Promise.resolve([]);

@@ -39,6 +39,14 @@ export interface NativeBlockIo {
   preadNowait?(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
   /** SYNCHRONOUS pwritev2(RWF_NOWAIT): bytes written (possibly fewer than given), or a negated errno as preadNowait. */
   pwritevNowait?(fd: number, buffers: readonly Buffer[], position: number): number;
+  /**
+   * SYNCHRONOUS send of `header`, `length` bytes of `fd` from `position`
+   * (sendfile: page-cache pages go to TCP without a user-space copy) and `pad`
+   * (0..3) zero bytes to the non-blocking socket `sock`. Returns the bytes sent,
+   * fewer than all when the socket buffer filled (EAGAIN) or the file ended;
+   * a negated errno when nothing was sent. Absent in an addon built before it existed.
+   */
+  sendFile?(sock: number, header: Buffer, fd: number, position: number, length: number, pad: number): number;
 }
 
 /** errno values the synchronous calls return negated. */
@@ -65,6 +73,7 @@ interface RawAddon {
   physicalBlockSize?(fd: number): Promise<number>;
   preadNowait?(fd: number, buffer: Buffer, offset: number, length: number, position: number): number;
   pwritevNowait?(fd: number, buffers: readonly Buffer[], position: number): number;
+  sendFile?(sock: number, header: Buffer, fd: number, position: number, length: number, pad: number): number;
 }
 
 function wrap(raw: RawAddon): NativeBlockIo {
@@ -81,6 +90,7 @@ function wrap(raw: RawAddon): NativeBlockIo {
     // Passed through unwrapped: they are synchronous and on the per-command hot path.
     ...(typeof raw.preadNowait === 'function' ? { preadNowait: raw.preadNowait } : {}),
     ...(typeof raw.pwritevNowait === 'function' ? { pwritevNowait: raw.pwritevNowait } : {}),
+    ...(typeof raw.sendFile === 'function' ? { sendFile: raw.sendFile } : {}),
   });
 }
 

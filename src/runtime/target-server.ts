@@ -15,7 +15,7 @@ import { storageEncrypted, storagePhysicalBlockSize, storageRemovable, storageSa
 import { keyFilePath } from '../backstore/key-store.js';
 import type { BlockDevice } from '../backstore/types.js';
 import { blocksPerPhysicalBlock, createLogicalUnit } from '../scsi/logical-unit.js';
-import { blockDevicePhysicalBlockSize } from '../native/blockio.js';
+import { blockDevicePhysicalBlockSize, loadNativeBlockIo } from '../native/blockio.js';
 import { openNexus } from '../scsi/nexus.js';
 import type { AluaOptions, LogicalUnit, Nexus } from '../scsi/api.js';
 import { IscsiConnection, type ConnectionHooks, type SessionBinding } from '../iscsi/connection.js';
@@ -192,6 +192,8 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
   // Large received data segments are reused across every connection of this target.
   const segments = new SegmentPool();
   // Unset busy_poll: poll only where a second CPU is left for the initiator and everything else.
+  // Data-In straight from tmpfs-backed files (FileExtent) when the addon offers sendfile.
+  const sendFile = loadNativeBlockIo().io?.sendFile;
   const busyPoll = new BusyPoll(config.tsgt?.busy_poll === undefined && availableParallelism() < 2 ? 0 : settings.busy_poll);
   const connections = new Set<IscsiConnection>();
   let connectionSeq = 0;
@@ -332,8 +334,7 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
       accepted,
       (frame) => conn?.receive(frame),
       (reason) => conn?.fail(reason),
-      segments,
-      busyPoll,
+      { pool: segments, busyPoll, sendFile },
     );
     const socket = wire.socket;
     conn = new IscsiConnection(

@@ -2,7 +2,9 @@
 // SCSI core (SAM-5/SPC-4/SBC-3). Nothing in src/scsi imports src/iscsi or
 // src/pdu; the transport maps these values to its own wire codes.
 
-import type { BlockDevice } from '../backstore/types.js';
+import type { BlockDevice, FileExtent } from '../backstore/types.js';
+
+export type { FileExtent };
 
 /** SAM-5 status codes. */
 export enum ScsiStatus {
@@ -77,12 +79,22 @@ export interface ScsiCommandRequest {
    * keep no reference); undefined when the transport has none to offer.
    */
   allocateDataIn?(length: number): Buffer | undefined;
+  /**
+   * Optional: the transport can send `length` bytes of Data-In straight from
+   * a file (ScsiResult.extent) and would rather than receive a buffer.
+   */
+  acceptsFileExtent?(length: number): boolean;
 }
 
 export interface ScsiResult {
   status: ScsiStatus;
   /** Data-In produced by the command; the transport sends at most expectedDataLength of it. */
   data?: Buffer;
+  /**
+   * Data-In to send from a file instead of `data` (only when the request
+   * acceptsFileExtent): sent before the current event-loop task ends.
+   */
+  extent?: FileExtent;
   /** Sense data (fixed or descriptor format) for CHECK CONDITION. */
   sense?: Buffer;
   /**

@@ -27,6 +27,8 @@ export interface CommandContext {
   readonly dataOutLength: number;
   /** A recyclable buffer for this command's Data-In (ScsiCommandRequest.allocateDataIn). */
   readonly dataInBuffer?: (length: number) => Buffer | undefined;
+  /** Whether the transport would send `length` bytes of Data-In from a file extent (ScsiCommandRequest.acceptsFileExtent). */
+  readonly dataInExtent?: (length: number) => boolean;
   readonly expectedDataLength: number;
   /** Effective write protection for this nexus' view of the LU. */
   readonly writeProtected: boolean;

@@ -286,6 +286,10 @@ class TaskContext implements CommandContext {
     return this.#req.allocateDataIn?.(length);
   }
 
+  dataInExtent(length: number): boolean {
+    return this.#req.acceptsFileExtent?.(length) === true;
+  }
+
   setDataOut(dataOut: readonly Buffer[]): void {
     this.dataOut = dataOut;
     this.dataOutLength = dataOut.length === 0 ? 0 : Math.min(sumLength(dataOut), this.receive);

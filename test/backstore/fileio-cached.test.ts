@@ -39,3 +39,33 @@ for (const base of dirs) {
     }
   });
 }
+
+test('fileio: fileExtent only on a memory file system, range-checked, and gone once closed', async () => {
+  const tmpfs = fs.existsSync('/dev/shm') && Number(fs.statfsSync('/dev/shm').type) === 0x01021994;
+  for (const base of dirs) {
+    const dir = mkdtempSync(join(base, 'tsgt-extent-'));
+    try {
+      const dev = await openFileio({ dev: join(dir, 'e.img'), size: 1 << 20, write_back: true, blockSize: 4096 });
+      const inMemory = base === '/dev/shm' && tmpfs;
+      assert.equal(dev.fileExtent !== undefined, inMemory, `${base}: extents offered only where every page is in memory`);
+      if (dev.fileExtent) {
+        const data = Buffer.alloc(8192, 0x3c);
+        await dev.write(10, [data]);
+        const e = dev.fileExtent(10, 2);
+        assert.ok(e);
+        assert.equal(e.position, 10 * 4096);
+        assert.equal(e.length, 8192);
+        const got = Buffer.alloc(8192);
+        fs.readSync(e.fd, got, 0, 8192, e.position);
+        assert.deepEqual(got, data, 'the extent names the bytes written');
+        assert.throws(() => dev.fileExtent!(255, 2), RangeError);
+        await dev.close();
+        assert.equal(dev.fileExtent(10, 2), undefined, 'a closed device offers no descriptor');
+      } else {
+        await dev.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});

@@ -48,16 +48,20 @@ function printSummary(tests: readonly CunitTest[]): void {
   console.log(lines.join('\n'));
 }
 
-/** A LUN URL to test: TSGT_CONFORMANCE_URL, or a fresh demo-mode 64 MiB write-back fileio LUN on tsgt. */
+/** A LUN URL to test: TSGT_CONFORMANCE_URL, or a fresh demo-mode 64 MiB write-back fileio LUN on tsgt (file on tmpfs). */
 async function withLun(fn: (url: string) => Promise<void>): Promise<void> {
   if (EXTERNAL_URL) {
     console.log(`TSGT_CONFORMANCE_URL set: testing ${EXTERNAL_URL}, not tsgt`);
     return fn(EXTERNAL_URL);
   }
-  await withTempDir(async (dir) => {
-    const port = await freePort();
-    await withTarget(basicConfig({ dir, port, size: 64 * MIB }), () => fn(lunUrl(port, 0)));
-  });
+  // On tmpfs: reads take the sendfile path (the other configurations' LUNs are on os.tmpdir()).
+  await withTempDir(
+    async (dir) => {
+      const port = await freePort();
+      await withTarget(basicConfig({ dir, port, size: 64 * MIB }), () => fn(lunUrl(port, 0)));
+    },
+    { memory: true },
+  );
 }
 
 test(`iscsi-test-cu --dataloss -t ${SELECTION}`, { timeout: TIMEOUT_MS + 120_000 }, async () => {

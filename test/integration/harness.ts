@@ -3,7 +3,7 @@
 // Everything here talks to loopback only.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, statfsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -93,9 +93,25 @@ export async function hasIpv6Loopback(): Promise<boolean> {
   }
 }
 
-/** Runs fn with a fresh directory under os.tmpdir(), removed afterwards whatever happens. */
-export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'tsgt-it-'));
+/** /dev/shm when it is a writable tmpfs: fileio LUNs there send Data-In by sendfile (FileExtent). */
+export function memoryTempBase(): string | undefined {
+  try {
+    accessSync('/dev/shm', constants.W_OK);
+    return statfsSync('/dev/shm').type === TMPFS_MAGIC ? '/dev/shm' : undefined;
+  } catch {
+    return undefined;
+  }
+}
+const TMPFS_MAGIC = 0x01021994;
+
+/**
+ * Runs fn with a fresh directory under os.tmpdir() (or, with `memory`, on
+ * tmpfs when the machine has one), removed afterwards whatever happens.
+ */
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>, options: { memory?: boolean } = {}): Promise<T> {
+  const base = (options.memory ? memoryTempBase() : undefined) ?? tmpdir();
+  if (options.memory && base === tmpdir()) console.log('no writable tmpfs at /dev/shm: the LUN file lives under', base);
+  const dir = await mkdtemp(join(base, 'tsgt-it-'));
   try {
     return await fn(dir);
   } finally {

@@ -22,30 +22,33 @@ function assertSameBytes(actual: Buffer, expected: Buffer, what: string): void {
   }
 }
 
-test('qemu-img: convert a random image onto the LUN, compare, read it back', T, async () => {
-  requireQemuIscsi();
-  await withTempDir(async (dir) => {
-    const port = await freePort();
-    const img = join(dir, 'random.img');
-    const data = randomBytes(SIZE);
-    await writeFile(img, data);
-    // LUN exactly the image's size, so `-n` (do not create the target) is exact
-    await withTarget(basicConfig({ dir, port, size: SIZE }), async () => {
-      const url = lunUrl(port, 0);
-      await runOk('qemu-img', ['convert', '-n', '-f', 'raw', '-O', 'raw', img, url], { timeoutMs: 60_000 });
+for (const memory of [false, true]) {
+  const where = memory ? 'LUN file on tmpfs: Data-In by sendfile' : 'LUN file on a disk file system';
+  test(`qemu-img: convert a random image onto the LUN, compare, read it back (${where})`, T, async () => {
+    requireQemuIscsi();
+    await withTempDir(async (dir) => {
+      const port = await freePort();
+      const img = join(dir, 'random.img');
+      const data = randomBytes(SIZE);
+      await writeFile(img, data);
+      // LUN exactly the image's size, so `-n` (do not create the target) is exact
+      await withTarget(basicConfig({ dir, port, size: SIZE }), async () => {
+        const url = lunUrl(port, 0);
+        await runOk('qemu-img', ['convert', '-n', '-f', 'raw', '-O', 'raw', img, url], { timeoutMs: 60_000 });
 
-      const cmp = await runOk('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', img, url], { timeoutMs: 60_000 });
-      assert.match(cmp, /Images are identical/, cmp);
+        const cmp = await runOk('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', img, url], { timeoutMs: 60_000 });
+        assert.match(cmp, /Images are identical/, cmp);
 
-      const out = join(dir, 'back.img');
-      await runOk('qemu-img', ['convert', '-f', 'raw', '-O', 'raw', url, out], { timeoutMs: 60_000 });
-      assertSameBytes(await readFile(out), data, 'image read back through iSCSI');
+        const out = join(dir, 'back.img');
+        await runOk('qemu-img', ['convert', '-f', 'raw', '-O', 'raw', url, out], { timeoutMs: 60_000 });
+        assertSameBytes(await readFile(out), data, 'image read back through iSCSI');
 
-      // and the backing file holds exactly what was written
-      assertSameBytes(await readFile(join(dir, 'disk0.img')), data, 'fileio backing file');
-    });
+        // and the backing file holds exactly what was written
+        assertSameBytes(await readFile(join(dir, 'disk0.img')), data, 'fileio backing file');
+      });
+    }, { memory });
   });
-});
+}
 
 test('qemu-img compare notices a difference', T, async () => {
   requireQemuIscsi();

@@ -24,7 +24,7 @@ test('TcpWire.accept: PDUs written in odd-sized pieces arrive intact through the
   let acceptedSocket: Socket | undefined;
   const server = createServer({ pauseOnConnect: true }, (accepted) => {
     acceptedSocket = accepted;
-    wire = TcpWire.accept(accepted, (f) => frames.push(f), (r) => assert.fail(r), pool);
+    wire = TcpWire.accept(accepted, (f) => frames.push(f), (r) => assert.fail(r), { pool });
     wire.configure({ maxRecvDataSegmentLength: 1 << 20, headerDigest: false, dataDigest: false });
   });
   server.listen(0, '127.0.0.1');

@@ -45,7 +45,16 @@ function readCommand(opcode: number, size: Size): AnyCommandSpec {
       // Only read what the transport can send (EDTL); the residual comes from transferLength.
       const wanted = Math.min(p.blocks, Math.ceil(ctx.expectedDataLength / bs));
       if (wanted === 0) return Promise.resolve({ status: ScsiStatus.Good, transferLength: full });
-      return ctx.unit.device
+      const device = ctx.unit.device;
+      if (device.fileExtent !== undefined && ctx.dataInExtent?.(wanted * bs) === true) {
+        try {
+          const extent = device.fileExtent(p.lba, wanted);
+          if (extent !== undefined) return Promise.resolve({ status: ScsiStatus.Good, extent, transferLength: full });
+        } catch (e) {
+          return Promise.reject(e);
+        }
+      }
+      return device
         .read(p.lba, wanted, ctx.dataInBuffer?.(wanted * bs))
         .then((data): ScsiResult => ({ status: ScsiStatus.Good, data, transferLength: full }));
     },
