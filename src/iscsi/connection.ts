@@ -35,8 +35,12 @@ export interface Wire {
   release?(buffers: readonly Buffer[]): void;
   /** A buffer for outgoing data the wire may recycle once sent; undefined: allocate your own. */
   allocate?(length: number): Buffer | undefined;
-  /** Whether sendFile takes a data segment of `length` bytes (e.g. not with DataDigest, whose CRC needs the bytes). */
-  canSendFile?(length: number): boolean;
+  /**
+   * Whether sendFile takes a data segment of `length` bytes (e.g. not with
+   * DataDigest, whose CRC needs the bytes). `alone`: no other command of the
+   * connection is in flight, so nothing would share this response's writev.
+   */
+  canSendFile?(length: number, alone: boolean): boolean;
   /** Send `frame` (a PDU with an empty data segment) with the extent's bytes as its data segment. */
   sendFile?(frame: Frame, extent: FileExtent): void;
 }

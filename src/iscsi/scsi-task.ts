@@ -13,6 +13,8 @@ const SETTLED: Promise<void> = Promise.resolve();
 /** What a Task needs from the flow that owns it (ScsiFlow). */
 export interface TaskOwner {
   readonly conn: { readonly wire: Wire };
+  /** Commands of this connection in flight, this one included. */
+  readonly activeTasks: number;
   execute(task: Task): void;
 }
 
@@ -89,7 +91,7 @@ export class Task implements ScsiCommandRequest {
 
   acceptsFileExtent(length: number): boolean {
     const wire = this.flow.conn.wire;
-    return this.cmd.read && wire.sendFile !== undefined && wire.canSendFile?.(length) === true;
+    return this.cmd.read && wire.sendFile !== undefined && wire.canSendFile?.(length, this.flow.activeTasks <= 1) === true;
   }
 
   /** What the collector would hand out for data it already holds: the first `length` bytes (at most EDTL). */

@@ -17,11 +17,19 @@ import type { BusyPoll } from './busy-poll.js';
 /** Stop reading from a peer whose responses pile up unread (bounded memory). */
 const HIGH_WATER = 32 * 1024 * 1024;
 /**
- * Smallest Data-In segment sent with sendfile. Below it the copy is cheaper
- * than the extra system calls (send + sendfile per PDU instead of a share of
- * one writev per event-loop turn).
+ * Data-In segments from this size on always go out by sendfile (after the
+ * turn's corked batch is flushed).
  */
 export const SENDFILE_MIN = 16 * 1024;
+/**
+ * Smaller segments, from one page on, go out by sendfile only for a command
+ * that is alone in flight on its connection (queue depth 1) and still first
+ * in its event-loop turn; otherwise they are read and join the turn's corked
+ * writev. Measured on 4 KiB random reads: QD1 18-20k → 25-32k IOPS with
+ * sendfile, but QD32 118-143k → 78-86k when responses took their own
+ * send + sendfile instead of a share of one writev.
+ */
+export const SENDFILE_ALONE_MIN = 4096;
 
 /** NativeBlockIo.sendFile: header, file bytes and pad to a non-blocking socket; bytes sent or -errno. */
 export type SendFileFn = (sock: number, header: Buffer, fd: number, position: number, length: number, pad: number) => number;
@@ -144,8 +152,8 @@ export class TcpWire implements Wire {
     }
   }
 
-  canSendFile(length: number): boolean {
-    return this.#sendFile !== undefined && length >= SENDFILE_MIN && !this.#digests.data;
+  canSendFile(length: number, alone = false): boolean {
+    return this.#sendFile !== undefined && !this.#digests.data && (length >= SENDFILE_MIN || (alone && length >= SENDFILE_ALONE_MIN));
   }
 
   /**
@@ -162,7 +170,7 @@ export class TcpWire implements Wire {
     const length = extent.length;
     writeDataSegmentLength(frame.bhs, length);
     const sendFile = this.#sendFile;
-    if (sendFile === undefined || this.#digests.data) {
+    if (sendFile === undefined || this.#digests.data || (length < SENDFILE_MIN && (this.#corked || socket.writableLength > 0))) {
       this.#sendCopy(frame, extent, 0);
       return;
     }

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeDataIn, serializeFrame } from '../../src/pdu/index.js';
 import type { Frame } from '../../src/pdu/index.js';
-import { SENDFILE_MIN, TcpWire, type SendFileFn } from '../../src/runtime/tcp-wire.js';
+import { SENDFILE_ALONE_MIN, SENDFILE_MIN, TcpWire, type SendFileFn } from '../../src/runtime/tcp-wire.js';
 import { SegmentPool } from '../../src/runtime/segment-pool.js';
 import { loadNativeBlockIo } from '../../src/native/blockio.js';
 
@@ -95,7 +95,9 @@ test('sendFile: header and file bytes arrive in call order between ordinary fram
   try {
     const { content, fd } = p.file;
     assert.equal(p.wire.canSendFile(SENDFILE_MIN), true);
-    assert.equal(p.wire.canSendFile(SENDFILE_MIN - 1), false, 'small segments are cheaper to copy');
+    assert.equal(p.wire.canSendFile(SENDFILE_MIN - 1), false, 'small segments are cheaper to copy into a shared writev');
+    assert.equal(p.wire.canSendFile(SENDFILE_ALONE_MIN, true), true, 'unless nothing else is in flight');
+    assert.equal(p.wire.canSendFile(SENDFILE_ALONE_MIN - 1, true), false);
     const small = dataIn(1, Buffer.from('before'));
     const tail = dataIn(3, Buffer.from('after!'));
     // Odd length and offset: the pad bytes follow the file bytes.
@@ -160,6 +162,27 @@ test('sendFile: with DataDigest the bytes are read and digested; past the end of
       expected(dataIn(8, beyond2)),
     ]);
     assert.ok(got.equals(want));
+  } finally {
+    await p.close();
+  }
+});
+
+test('sendFile: a small extent behind other output of the same turn joins the corked batch (copied), in order', { skip }, async () => {
+  const calls: number[] = [];
+  const spy: SendFileFn = (...args) => {
+    calls.push(args[4]);
+    return io!.sendFile!(...args);
+  };
+  const p = await pair({ fileSize: 1 << 16, sendFile: spy });
+  try {
+    const { content, fd } = p.file;
+    const first = dataIn(1, Buffer.from('status of another command'));
+    p.wire.send(first);
+    p.wire.sendFile(dataIn(2, Buffer.alloc(0)), { fd, position: 0, length: 4096 });
+    p.wire.close();
+    const got = await p.received;
+    assert.ok(got.equals(Buffer.concat([expected(first), expected(dataIn(2, content.subarray(0, 4096)))])));
+    assert.deepEqual(calls, [], 'no sendfile for a page behind queued output');
   } finally {
     await p.close();
   }
