@@ -1,8 +1,9 @@
 // Incremental PDU framer for a received byte stream (RFC 7143 §11.1):
 //   BHS(48) | AHS(TotalAHSLength*4) | HeaderDigest? | Data | pad | DataDigest?
 //
-// Zero copy when a segment lies inside one chunk (subarray views); a segment
-// spanning chunks is allocated once at its exact size and filled. A socket
+// Zero copy when a segment lies inside one chunk (subarray views) unless the
+// chunk is transient (the reader reuses its memory); a segment spanning
+// chunks is allocated once at its exact size and filled. A socket
 // that can read into a buffer of our choosing asks `directTarget()` first, so
 // the rest of a large data segment is read straight into its final buffer
 // (no copy at all). Digests are only checked, never stored, so their bytes go
@@ -114,14 +115,25 @@ export class PduFramer {
     return this.step === Step.Bhs && this.filled === 0;
   }
 
-  push(chunk: Buffer): void {
+  /**
+   * Frame the bytes of `chunk`. Frames hold views of it unless `transient`:
+   * then the caller reuses the chunk's memory once push returns, so BHS, AHS
+   * and data are copied into buffers of their own (data from `allocate`).
+   */
+  push(chunk: Buffer, transient = false): void {
     let pos = 0;
     const end = chunk.length;
     while (pos < end && this.step !== Step.Dead) {
       const need = this.need;
       let seg: Buffer;
       if (this.filled === 0 && end - pos >= need) {
-        seg = chunk.subarray(pos, pos + need);
+        const step = this.step;
+        if (!transient || step === Step.HeaderDigest || step === Step.Pad || step === Step.DataDigest) {
+          seg = chunk.subarray(pos, pos + need);
+        } else {
+          seg = step === Step.Data ? this.allocate(need) : Buffer.allocUnsafe(need);
+          chunk.copy(seg, 0, pos, pos + need);
+        }
         pos += need;
       } else {
         if (this.filled === 0) {

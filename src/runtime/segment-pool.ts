@@ -1,5 +1,5 @@
-// Reusable buffers for large data segments: received Data-Out / immediate
-// data, and Data-In read from the backstore. A 1 MiB write arrives as several
+// Reusable buffers for data segments: received Data-Out / immediate data,
+// and Data-In read from the backstore. A 1 MiB write arrives as several
 // 256 KiB segments and a 1 MiB read needs a 1 MiB buffer; allocating each fresh
 // costs little by itself, but the external memory makes V8 run a scavenge
 // every few milliseconds ("external memory pressure"). A buffer comes back only
@@ -8,8 +8,12 @@
 // the backstore write completed), Data-In once the socket handed it to the
 // kernel (Wire.send onSent). release() ignores buffers it did not hand out.
 
-/** Received segments smaller than this are left to the allocator (cheap, short-lived). */
-const POOLED_MIN = 64 * 1024;
+/**
+ * Received segments from one page on are pooled: the socket reader copies
+ * every segment out of its reused buffer, and a 4 KiB write's segment from
+ * the allocator would be a fresh ArrayBuffer (external memory) per write.
+ */
+const POOLED_MIN = 4096;
 /** Data-In buffers from this size on are pooled. */
 const DATA_IN_POOLED_MIN = 4096;
 

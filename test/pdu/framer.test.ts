@@ -211,6 +211,35 @@ test('segments inside one chunk are zero-copy views; spanning segments are alloc
   assert.deepEqual(f.data, Buffer.alloc(40, 0x5a));
 });
 
+test('transient chunks: every frame is its own copy (data from allocate), intact after the chunk is overwritten, at every split', () => {
+  for (const limits of [plain, digested]) {
+    const pdus = [nopWithData(0), nopWithData(40), nopWithData(4096), nopWithData(3)];
+    const wire = pdus.map((b) => (limits.headerDigest ? Buffer.concat(serializeFrame(cutFrame(b), { header: true, data: true })) : b));
+    const stream = Buffer.concat(wire);
+    for (let split = 1; split < stream.length; split += 7) {
+      const allocated: number[] = [];
+      const frames: ReceivedFrame[] = [];
+      const framer = new PduFramer(limits, (f) => frames.push(f), (e) => assert.fail(e.reason), (n) => {
+        allocated.push(n);
+        return Buffer.allocUnsafe(n);
+      });
+      // One reused read buffer, scribbled over after every push, as the socket reader does.
+      const reused = Buffer.alloc(stream.length);
+      for (const [from, to] of [[0, split], [split, stream.length]]) {
+        stream.copy(reused, 0, from, to);
+        framer.push(reused.subarray(0, to - from), true);
+        reused.fill(0xee);
+      }
+      assert.equal(frames.length, pdus.length, `split ${split}`);
+      frames.forEach((f, i) => {
+        assert.notEqual(f.bhs.buffer, reused.buffer);
+        assertSameFrame(f, pdus[i], `split ${split}, PDU ${i}`);
+      });
+      assert.deepEqual(allocated, [40, 4096, 3], 'every data segment came from allocate');
+    }
+  }
+});
+
 test('small data segments spanning chunks are not clobbered by later digests', () => {
   const wire = withDigests(nopWithData(3), true, true);
   const { framer, frames, errors } = collect({ ...digested });
