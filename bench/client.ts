@@ -40,6 +40,10 @@ export interface ClientResult {
   errors: number;
   dead_sessions: number;
   stalled: boolean;
+  /** Measured I/Os of the slowest session / the mean per session (1 with one session). */
+  session_min_share: number;
+  /** Jain's fairness index over the sessions' I/O counts: 1 = all equal, 1/n = one session got everything. */
+  session_jain: number;
   first_error: string;
 }
 

@@ -168,6 +168,26 @@ export function renderMarkdown(rep: BenchReport): string {
       'other jobs on the machine and the runner itself; high values mean that row is noisier.',
   );
   out.push('');
+  const multi = rep.summaries.filter((w) => (rep.workloads.find((x) => x.id === w.workload)?.sessions ?? 1) > 1);
+  if (multi.length > 0) {
+    out.push('## Fairness between sessions');
+    out.push('');
+    out.push(
+      "Per workload with several sessions: the slowest session's completed I/Os as a share of the mean per session, " +
+        "and in brackets Jain's fairness index (1.00 = every session got the same; 1/n = one session got everything); medians over rounds.",
+    );
+    out.push('');
+    out.push(header(['Workload', ...kinds.map((k) => `${k} min/mean (Jain)`)]));
+    for (const w of multi) {
+      out.push(
+        row([
+          label.get(w.workload) ?? w.workload,
+          ...kinds.map((k) => `${n(w.targets[k]?.session_min_share, 2)} (${n(w.targets[k]?.session_jain, 3)})`),
+        ]),
+      );
+    }
+    out.push('');
+  }
   const rss = kinds.map((k) => `${k} ${rep.peakRssKiB[k] !== undefined ? `${n(rep.peakRssKiB[k]! / 1024)} MiB` : '–'}`);
   out.push(`Peak resident memory of each target over the whole run: ${rss.join(', ')}.`);
   out.push('');

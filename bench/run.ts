@@ -144,6 +144,8 @@ async function measure(
     other_cpu_util: null,
     errors: 0,
     stalled: false,
+    session_min_share: null,
+    session_jain: null,
   };
   if (!t.alive()) return { ...base, note: `target not running (${t.exitInfo()})` };
   if (typeof client === 'string') return { ...base, note: `no client: ${client}` };
@@ -198,6 +200,8 @@ async function measure(
     other_cpu_util: other,
     errors: res.errors,
     stalled: res.stalled,
+    session_min_share: typeof res.session_min_share === 'number' ? res.session_min_share : null,
+    session_jain: typeof res.session_jain === 'number' ? res.session_jain : null,
     ...(notes.length ? { note: notes.join('; ') } : {}),
   };
 }

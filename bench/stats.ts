@@ -25,6 +25,9 @@ export interface RunRecord {
   other_cpu_util: number | null;
   errors: number;
   stalled: boolean;
+  /** Slowest session's I/Os / mean per session; Jain's index (ClientResult). */
+  session_min_share: number | null;
+  session_jain: number | null;
   note?: string;
 }
 
@@ -40,6 +43,8 @@ export interface TargetSummary {
   other_cpu_util: number | null;
   errors: number;
   stalls: number;
+  session_min_share: number | null;
+  session_jain: number | null;
 }
 
 export interface Ratio {
@@ -87,6 +92,8 @@ function summarise(rs: readonly RunRecord[]): TargetSummary {
     other_cpu_util: medianOrNull(ok.map((r) => r.other_cpu_util)),
     errors: rs.reduce((a, r) => a + r.errors, 0),
     stalls: rs.filter((r) => r.stalled).length,
+    session_min_share: medianOrNull(ok.map((r) => r.session_min_share)),
+    session_jain: medianOrNull(ok.map((r) => r.session_jain)),
   };
 }
 

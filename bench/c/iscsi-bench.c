@@ -58,6 +58,7 @@ struct run {
 	uint64_t units; /* LUN size in units of bs */
 	struct slot *slots; /* nsess * qd */
 	int *inflight;	    /* per session */
+	uint64_t *sess_ios; /* per session, measured window */
 	uint64_t *rng, *seq_next, *seq_lo, *seq_hi;
 	enum phase phase;
 	struct hist h;
@@ -103,6 +104,7 @@ static void on_done(struct iscsi_context *iscsi, int status, void *command_data,
 		if (r->phase == MEASURE) {
 			hist_add(&r->h, t - sl->t_submit);
 			r->ios++;
+			r->sess_ios[sl->sess]++;
 			r->bytes += r->bs;
 		}
 	} else if (status == SCSI_STATUS_CHECK_CONDITION && task) {
@@ -167,17 +169,31 @@ static double cpu_seconds(void)
 
 static void print_result(const struct run *r, double secs, double cpu_s, int dead, int stalled)
 {
+	/* Fairness between sessions: the slowest session's share of the mean, and Jain's index (1 = all equal). */
+	double sum = 0, sumsq = 0, min_share = 1, jain = 1;
+	uint64_t min_ios = UINT64_MAX;
+	for (int i = 0; i < r->nsess; i++) {
+		double x = (double)r->sess_ios[i];
+		sum += x, sumsq += x * x;
+		if (r->sess_ios[i] < min_ios)
+			min_ios = r->sess_ios[i];
+	}
+	if (sum > 0) {
+		min_share = (double)min_ios / (sum / r->nsess);
+		jain = sum * sum / (r->nsess * sumsq);
+	}
 	printf("{\"rw\":\"%s\",\"pattern\":\"%s\",\"bs\":%u,\"qd\":%d,\"sessions\":%d,"
 	       "\"block_len\":%u,\"seconds\":%.4f,\"ios\":%" PRIu64 ",\"bytes\":%" PRIu64 ","
 	       "\"iops\":%.1f,\"mbps\":%.2f,\"lat_mean_us\":%.2f,\"lat_p50_us\":%.2f,"
 	       "\"lat_p99_us\":%.2f,\"lat_p999_us\":%.2f,\"lat_max_us\":%.2f,"
 	       "\"client_cpu_s\":%.4f,\"errors\":%" PRIu64 ",\"dead_sessions\":%d,\"stalled\":%s,"
+	       "\"session_min_share\":%.4f,\"session_jain\":%.4f,"
 	       "\"first_error\":\"",
 	       r->is_write ? "write" : "read", r->is_rand ? "rand" : "seq", r->bs, r->qd, r->nsess, r->ss->block_len,
 	       secs, r->ios, r->bytes, secs > 0 ? (double)r->ios / secs : 0.0,
 	       secs > 0 ? (double)r->bytes / secs / 1e6 : 0.0, r->h.n ? r->h.sum_ns / (double)r->h.n / 1000.0 : 0.0,
 	       hist_pct_us(&r->h, 0.50), hist_pct_us(&r->h, 0.99), hist_pct_us(&r->h, 0.999),
-	       (double)r->h.max_ns / 1000.0, cpu_s, r->errors, dead, stalled ? "true" : "false");
+	       (double)r->h.max_ns / 1000.0, cpu_s, r->errors, dead, stalled ? "true" : "false", min_share, jain);
 	for (const char *p = r->first_error; *p; p++) {
 		if (*p == '"' || *p == '\\')
 			putchar('\\');
@@ -203,6 +219,7 @@ static int run_workload(struct sessions *ss, int is_write, int is_rand, uint32_t
 	r.units = ss->lun_bytes / bs;
 	r.slots = calloc((size_t)nsess * (size_t)qd, sizeof *r.slots);
 	r.inflight = calloc((size_t)nsess, sizeof *r.inflight);
+	r.sess_ios = calloc((size_t)nsess, sizeof *r.sess_ios);
 	r.rng = calloc((size_t)nsess, sizeof *r.rng);
 	r.seq_next = calloc((size_t)nsess, sizeof *r.seq_next);
 	r.seq_lo = calloc((size_t)nsess, sizeof *r.seq_lo);
@@ -297,7 +314,7 @@ static int run_workload(struct sessions *ss, int is_write, int is_rand, uint32_t
 	if (sound) {
 		for (int k = 0; k < nsess * qd; k++)
 			free(r.slots[k].buf);
-		free(r.slots), free(r.inflight), free(r.rng), free(r.seq_next), free(r.seq_lo), free(r.seq_hi);
+		free(r.slots), free(r.inflight), free(r.sess_ios), free(r.rng), free(r.seq_next), free(r.seq_lo), free(r.seq_hi);
 	}
 	/* A run that did not drain leaves tasks pointing at its slots: keep them. */
 	return sound ? 0 : -1;
