@@ -13,7 +13,6 @@ import { openSync, writeSync, closeSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { SaveConfig } from '../src/config/model.js';
-import { SERVE_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { type Proc, freePort, portAccepts, spawnLogged, waitFor, stopProc, which } from './proc.js';
 
 const execFileP = promisify(execFile);
@@ -130,8 +129,8 @@ async function startTsgt(o: StartOptions, track: (p: Proc) => void): Promise<Run
   };
   const cfgPath = join(o.workDir, 'tsgt-saveconfig.json');
   writeFileSync(cfgPath, JSON.stringify(config, null, 2));
-  // Started as `npm start` and the tsgt command start it: with its V8 flags.
-  const p = spawnLogged(process.execPath, [...SERVE_NODE_FLAGS, join(o.repoRoot, 'dist/src/cli/main.js'), 'serve', '--config', cfgPath], o.workDir);
+  // Started as `npm start` starts it: plain node, no V8 flags.
+  const p = spawnLogged(process.execPath, [join(o.repoRoot, 'dist/src/cli/main.js'), 'serve', '--config', cfgPath], o.workDir);
   track(p);
   await waitFor('tsgt', p, async () => p.tail().includes('tsgt serving'));
   return handle('tsgt', `iscsi://127.0.0.1:${port}/${iqn}/0`, file, p, () => stopProc(p));

@@ -1,6 +1,5 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env node
 // tsgt command line. `tsgt serve` runs the target from a saveconfig.json.
-// The shebang passes node the V8 flags of src/cli/node-flags.ts.
 
 import { parseArgs } from 'node:util';
 import { homedir, hostname } from 'node:os';

@@ -8,14 +8,15 @@
 // bounded whatever the initiator claims.
 
 import { snAdd, snInWindow, snLt } from './serial.js';
+import { U32Map } from '../util/u32-map.js';
 
 export type WindowVerdict = 'deliver' | 'queued' | 'drop';
 
 export class CommandWindow<T> {
   expCmdSn: number;
   maxCmdSn: number;
-  /** Commands that arrived ahead of a gap, keyed by CmdSN. */
-  readonly #pending = new Map<number, T>();
+  /** Commands that arrived ahead of a gap, keyed by CmdSN (not a Map: see src/util/u32-map.ts). */
+  readonly #pending = new U32Map<T>();
 
   constructor(initialCmdSn: number, readonly depth: number) {
     this.expCmdSn = initialCmdSn >>> 0;
@@ -65,7 +66,11 @@ export class CommandWindow<T> {
 
   /** Remove queued commands (e.g. on session close) and return them. */
   clear(): T[] {
-    const items = [...this.#pending.values()];
+    // In CmdSN order from ExpCmdSN, as they would have run.
+    const items = this.#pending
+      .keysSnapshot()
+      .sort((a, b) => ((a - this.expCmdSn) >>> 0) - ((b - this.expCmdSn) >>> 0))
+      .map((sn) => this.#pending.get(sn) as T);
     this.#pending.clear();
     return items;
   }

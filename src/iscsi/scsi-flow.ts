@@ -18,6 +18,7 @@ import { DataOutCollector } from './data-out-collector.js';
 import type { IscsiConnection } from './connection.js';
 import type { LoginOutcome } from './login/index.js';
 import { finishTask, Task, taskDone } from './scsi-task.js';
+import { U32Map } from '../util/u32-map.js';
 
 const EMPTY = Buffer.alloc(0);
 /** The LUN field of a Data-In carrying status is reserved (RFC 7143 §11.7.4); the encoder copies it. */
@@ -42,7 +43,8 @@ const TMF_RESPONSE: Record<TaskManagementResult, TaskManagementResponseCode> = {
 };
 
 export class ScsiFlow {
-  readonly #tasks = new Map<number, Task>();
+  // Not a Map: see src/util/u32-map.ts (a churning long-lived Map keeps dead tasks alive in V8).
+  readonly #tasks = new U32Map<Task>();
   readonly #session: LoginOutcome['session'];
 
   constructor(
@@ -338,7 +340,7 @@ export class ScsiFlow {
 
   /** A task has waited longer than `limitMs` for Data-Out it solicited (LIO's dataout_timeout). */
   stalledTransfer(now: number, limitMs: number): number | undefined {
-    for (const t of this.#tasks.values()) {
+    for (const t of this.#tasks.valuesSnapshot()) {
       const c = t.collector;
       if (c && c.waiting && now - c.lastActivity > limitMs) return t.cmd.itt;
     }
@@ -347,7 +349,7 @@ export class ScsiFlow {
 
   /** Wait for every task to finish (logout). */
   async drain(): Promise<void> {
-    const pending = [...this.#tasks.values()];
+    const pending = this.#tasks.valuesSnapshot();
     // A write still waiting for Data-Out would never finish: the initiator stopped sending when it logged out.
     for (const t of pending) if (t.collector?.transferring) t.collector.fail(new Error('logout'));
     await Promise.all(pending.map(taskDone));
@@ -355,7 +357,7 @@ export class ScsiFlow {
 
   /** Connection gone: fail every pending transfer; SCSI aborts the tasks via nexus.close(). */
   shutdown(): void {
-    for (const t of this.#tasks.values()) {
+    for (const t of this.#tasks.valuesSnapshot()) {
       t.collector?.fail(new Error('connection closed'));
       finishTask(t);
     }

@@ -39,6 +39,10 @@ const SETTLED: Promise<void> = Promise.resolve();
  */
 class Entry implements AdmittedTask {
   waitFor: Promise<void>[] | undefined;
+  /** Neighbours in the task set's list; both cleared when the entry leaves. */
+  older: Entry | undefined = undefined;
+  newer: Entry | undefined = undefined;
+  inSet = false;
   #controller: AbortController | undefined;
   #aborted = false;
   #left = false;
@@ -86,11 +90,26 @@ function overlaps(a: BlockExtent, b: BlockExtent): boolean {
   return a.lba < b.lba + b.blocks && b.lba < a.lba + a.blocks;
 }
 
+/**
+ * The set is an intrusive list in arrival order, not a Set: a long-lived Set
+ * whose members churn makes V8 keep every departed task alive until a full GC
+ * (see src/util/u32-map.ts), and counting ORDERED tasks and writes lets the
+ * usual admission — a SIMPLE read, nothing ORDERED in flight, no write in
+ * flight — skip the walk over every other task.
+ */
 export class TaskSet {
-  readonly #entries = new Set<Entry>();
+  #oldest: Entry | undefined = undefined;
+  #newest: Entry | undefined = undefined;
+  #size = 0;
+  /** Entries with attribute 'ordered'. */
+  #ordered = 0;
+  /** Entries with an extent. */
+  #extents = 0;
+  /** Entries whose extent is a write. */
+  #writes = 0;
 
   get size(): number {
-    return this.#entries.size;
+    return this.#size;
   }
 
   /**
@@ -108,9 +127,9 @@ export class TaskSet {
   /** enter() without the result wrapper and without an array when nothing is older (the per-command path). */
   admit(nexusId: string, tag: number, attribute: TaskAttribute, extent: BlockExtent | undefined): AdmittedTask {
     const entry = new Entry(nexusId, tag, attribute, extent);
-    if (attribute !== 'head-of-queue' && this.#entries.size > 0) {
+    if (attribute !== 'head-of-queue' && this.#size > 0 && this.#mayWait(attribute, extent)) {
       let waitFor: Promise<void>[] | undefined;
-      for (const e of this.#entries) {
+      for (let e = this.#oldest; e !== undefined; e = e.newer) {
         if (attribute === 'ordered' || e.attribute === 'ordered') (waitFor ??= []).push(e.finished);
         else if (extent !== undefined && e.extent !== undefined && (extent.write || e.extent.write) && overlaps(extent, e.extent)) {
           (waitFor ??= []).push(e.finished);
@@ -118,22 +137,62 @@ export class TaskSet {
       }
       entry.waitFor = waitFor;
     }
-    this.#entries.add(entry);
+    this.#link(entry);
     return entry;
+  }
+
+  /** Whether any entry could be one this task waits for (else the walk finds nothing). */
+  #mayWait(attribute: TaskAttribute, extent: BlockExtent | undefined): boolean {
+    if (attribute === 'ordered' || this.#ordered > 0) return true;
+    if (extent === undefined) return false;
+    return extent.write ? this.#extents > 0 : this.#writes > 0;
+  }
+
+  #link(e: Entry): void {
+    const newest = this.#newest;
+    e.older = newest;
+    if (newest === undefined) this.#oldest = e;
+    else newest.newer = e;
+    this.#newest = e;
+    e.inSet = true;
+    this.#size++;
+    if (e.attribute === 'ordered') this.#ordered++;
+    if (e.extent !== undefined) {
+      this.#extents++;
+      if (e.extent.write) this.#writes++;
+    }
   }
 
   leave(entry: TaskEntry): void {
     const e = entry as Entry;
-    if (this.#entries.delete(e)) e.settle();
+    if (!e.inSet) return;
+    const { older, newer } = e;
+    if (older === undefined) this.#oldest = newer;
+    else older.newer = newer;
+    if (newer === undefined) this.#newest = older;
+    else newer.older = older;
+    e.older = undefined;
+    e.newer = undefined;
+    e.inSet = false;
+    this.#size--;
+    if (e.attribute === 'ordered') this.#ordered--;
+    if (e.extent !== undefined) {
+      this.#extents--;
+      if (e.extent.write) this.#writes--;
+    }
+    e.settle();
   }
 
   find(nexusId: string, tag: number): TaskEntry | undefined {
-    for (const e of this.#entries) if (e.nexusId === nexusId && e.tag === tag) return e;
+    for (let e = this.#oldest; e !== undefined; e = e.newer) if (e.nexusId === nexusId && e.tag === tag) return e;
     return undefined;
   }
 
+  /** Matching entries, oldest first. */
   select(predicate: (e: TaskEntry) => boolean): TaskEntry[] {
-    return [...this.#entries].filter(predicate);
+    const out: TaskEntry[] = [];
+    for (let e = this.#oldest; e !== undefined; e = e.newer) if (predicate(e)) out.push(e);
+    return out;
   }
 
   /** Abort the given tasks and resolve once each has really finished. */
