@@ -101,7 +101,7 @@ export class ScsiFlow {
             (r) => this.#sendR2t(cmd, r),
           )
         : undefined;
-    const task = new Task(this, cmd, collector, immediateOnly);
+    const task = new Task(this, cmd, collector, immediateOnly, this.#initiatorDepth(cmd));
     this.#tasks.set(cmd.itt, task);
     const accepted = conn.orderedItem(task);
     if (!accepted) {
@@ -109,6 +109,23 @@ export class ScsiFlow {
       this.#tasks.delete(cmd.itt);
       finishTask(task);
     }
+  }
+
+  /**
+   * How many commands the initiator had outstanding on this connection when it
+   * sent `cmd`, `cmd` included. Every older command arrived before it (one TCP
+   * stream); each is either still here or answered, and an answer the
+   * initiator had not yet received when it sent `cmd` is one whose StatSN it
+   * had not acknowledged: ExpStatSN (RFC 7143 §4.2.2.2, §11.3) is one past the
+   * last status it saw. Counting only tasks in the target would call a QD32
+   * stream "alone" whenever the target keeps up, which is exactly when each
+   * response should join the turn's batched write instead of paying for its
+   * own sendfile.
+   */
+  #initiatorDepth(cmd: ScsiCommand): number {
+    const unseen = (this.conn.statSn - cmd.expStatSn) >>> 0;
+    // An ExpStatSN ahead of StatSN is an initiator bug; count it as "not alone".
+    return 1 + this.#tasks.size + Math.min(unseen, 0xffff);
   }
 
   /** Run a task in CmdSN order (Task.run). */

@@ -42,6 +42,11 @@ export class Task implements ScsiCommandRequest {
     readonly collector: DataOutCollector | undefined,
     /** A write whose Data-Out all came as immediate data (cmd.data): nothing more may arrive. */
     readonly immediateOnly: boolean,
+    /**
+     * Commands the initiator had outstanding on this connection when it sent
+     * this one, itself included (ScsiFlow.onCommand): 1 means a QD1 stream.
+     */
+    readonly initiatorDepth: number,
   ) {
     this.lun = cmd.lun;
     this.cdb = cmd.cdb;
@@ -91,7 +96,8 @@ export class Task implements ScsiCommandRequest {
 
   acceptsFileExtent(length: number): boolean {
     const wire = this.flow.conn.wire;
-    return this.cmd.read && wire.sendFile !== undefined && wire.canSendFile?.(length, this.flow.activeTasks <= 1) === true;
+    const alone = this.initiatorDepth <= 1 && this.flow.activeTasks <= 1;
+    return this.cmd.read && wire.sendFile !== undefined && wire.canSendFile?.(length, alone) === true;
   }
 
   /** What the collector would hand out for data it already holds: the first `length` bytes (at most EDTL). */

@@ -21,12 +21,14 @@ test('Task.acceptsFileExtent: asks the wire with whether the command is alone in
       return alone;
     },
   };
-  assert.equal(new Task(owner(1, wire), command(true), undefined, false).acceptsFileExtent(4096), true);
-  assert.equal(new Task(owner(5, wire), command(true), undefined, false).acceptsFileExtent(4096), false);
+  assert.equal(new Task(owner(1, wire), command(true), undefined, false, 1).acceptsFileExtent(4096), true);
+  assert.equal(new Task(owner(5, wire), command(true), undefined, false, 1).acceptsFileExtent(4096), false);
   assert.deepEqual(asked, [
     [4096, true],
     [4096, false],
   ]);
-  assert.equal(new Task(owner(1, wire), command(false), undefined, false).acceptsFileExtent(4096), false, 'a write has no Data-In');
-  assert.equal(new Task(owner(1, { canSendFile: () => true }), command(true), undefined, false).acceptsFileExtent(4096), false, 'no sendFile, no extents');
+  assert.equal(new Task(owner(1, wire), command(true), undefined, false, 2).acceptsFileExtent(4096), false, 'the initiator had another command outstanding');
+  assert.deepEqual(asked.at(-1), [4096, false]);
+  assert.equal(new Task(owner(1, wire), command(false), undefined, false, 1).acceptsFileExtent(4096), false, 'a write has no Data-In');
+  assert.equal(new Task(owner(1, { canSendFile: () => true }), command(true), undefined, false, 1).acceptsFileExtent(4096), false, 'no sendFile, no extents');
 });
