@@ -349,7 +349,7 @@ export async function main(): Promise<number> {
           '1 GiB file per target in /dev/shm (tmpfs), pre-filled; tsgt fileio write_back=true, tgt rdwr, istgt file LU with write cache on; 512-byte blocks; ' +
           `tsgt busy_poll ${process.env.BENCH_TSGT_BUSY_POLL ? `${process.env.BENCH_TSGT_BUSY_POLL} µs` : 'default (adaptive, up to 100 µs after each read)'}, the C targets sleep in epoll/poll`,
         client:
-          'bench/c/iscsi-bench.c on libiscsi 1.19 async API (READ16/WRITE16 with caller iovecs, one poll loop: the sessions of the workload every turn, the idle rest every 100 ms); ' +
+          'bench/c/iscsi-bench.c on libiscsi 1.19 async API (READ16/WRITE16 with caller iovecs, one poll loop: the sessions of the workload every turn, starting one session further each turn so none is always serviced last, the idle rest every 100 ms); ' +
           'libiscsi offers MaxRecvDataSegmentLength=FirstBurstLength=MaxBurstLength=262144, ImmediateData=Yes, HeaderDigest=None; ' +
           `one client process per target logs in ${Math.max(...workloads.map((w) => w.sessions))} sessions once and keeps them for the whole matrix ` +
           '(a workload uses its first k sessions, the rest stay idle but serviced); random offsets are uniform over the whole LUN, ' +

@@ -76,7 +76,17 @@ static int service_fds_range(struct sessions *ss, int from, int k, int nfds, int
 		return -1;
 	}
 	int lost = 0;
-	for (int i = 0; i < k; i++) {
+	/*
+	 * Start each pass at the next session: with a fixed order, when the
+	 * client is the bottleneck the sessions serviced last send their next
+	 * commands last, find their answers not yet back at the next poll, and
+	 * complete fewer I/Os (measured: the slowest of 64 sessions at 0.76 of
+	 * the mean, always the last ones, and the first ones when the order was
+	 * reversed). That was the client's unfairness, not the target's.
+	 */
+	unsigned start = k > 0 ? ss->turn++ % (unsigned)k : 0;
+	for (int j = 0; j < k; j++) {
+		int i = (int)((start + (unsigned)j) % (unsigned)k);
 		struct session *s = &ss->s[from + i];
 		/* revents 0 still lets libiscsi run its timers. */
 		if (!s->dead && iscsi_service(s->iscsi, ss->pfd[i].revents) < 0) {

@@ -27,6 +27,8 @@ struct sessions {
 	uint64_t stall_ns;
 	/* n session fds, then stdin */
 	struct pollfd *pfd;
+	/* Where the next service pass starts (rotates: see service_fds_range). */
+	unsigned turn;
 	char last_error[256];
 };
 
