@@ -42,7 +42,8 @@ class Entry implements AdmittedTask {
   /** Neighbours in the task set's list; both cleared when the entry leaves. */
   older: Entry | undefined = undefined;
   newer: Entry | undefined = undefined;
-  inSet = false;
+  /** The set the entry is in (undefined once it left). */
+  owner: TaskSet | undefined = undefined;
   #controller: AbortController | undefined;
   #aborted = false;
   #left = false;
@@ -154,7 +155,7 @@ export class TaskSet {
     if (newest === undefined) this.#oldest = e;
     else newest.newer = e;
     this.#newest = e;
-    e.inSet = true;
+    e.owner = this;
     this.#size++;
     if (e.attribute === 'ordered') this.#ordered++;
     if (e.extent !== undefined) {
@@ -165,7 +166,7 @@ export class TaskSet {
 
   leave(entry: TaskEntry): void {
     const e = entry as Entry;
-    if (!e.inSet) return;
+    if (e.owner !== this) return;
     const { older, newer } = e;
     if (older === undefined) this.#oldest = newer;
     else older.newer = newer;
@@ -173,7 +174,7 @@ export class TaskSet {
     else newer.older = older;
     e.older = undefined;
     e.newer = undefined;
-    e.inSet = false;
+    e.owner = undefined;
     this.#size--;
     if (e.attribute === 'ordered') this.#ordered--;
     if (e.extent !== undefined) {

@@ -50,6 +50,8 @@ test('leave is idempotent; find and select see tasks oldest first and forget the
   set.leave(e[0]);
   set.leave(e[3]);
   assert.deepEqual(set.select(() => true).map((t) => t.tag), [3]);
+  new TaskSet().leave(e[2]);
+  assert.equal(set.size, 1, 'another set cannot remove it');
   set.leave(e[2]);
   assert.equal(set.size, 0);
   assert.deepEqual(set.select(() => true), []);
