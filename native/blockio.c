@@ -310,7 +310,6 @@ static napi_value pread_nowait(napi_env env, napi_callback_info info) {
 #endif
 }
 
-/* pwritevNowait(fd, buffers, position) → bytes written (possibly fewer than given) or -errno. */
 /*
  * sendFile(sock, header, fd, position, length, pad) → bytes sent or -errno.
  * Sends header, then `length` bytes of fd from `position`, then `pad` zero
@@ -370,6 +369,7 @@ static napi_value send_file(napi_env env, napi_callback_info info) {
 #endif
 }
 
+/* pwritevNowait(fd, buffers, position) → bytes written (possibly fewer than given) or -errno. */
 static napi_value pwritev_nowait(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];

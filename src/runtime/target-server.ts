@@ -191,9 +191,9 @@ export async function startTarget(input: SaveConfig | unknown, options: StartOpt
   const registry = new SessionRegistry();
   // Large received data segments are reused across every connection of this target.
   const segments = new SegmentPool();
-  // Unset busy_poll: poll only where a second CPU is left for the initiator and everything else.
   // Data-In straight from tmpfs-backed files (FileExtent) when the addon offers sendfile.
   const sendFile = loadNativeBlockIo().io?.sendFile;
+  // Unset busy_poll: poll only where a second CPU is left for the initiator and everything else.
   const busyPoll = new BusyPoll(config.tsgt?.busy_poll === undefined && availableParallelism() < 2 ? 0 : settings.busy_poll);
   const connections = new Set<IscsiConnection>();
   let connectionSeq = 0;

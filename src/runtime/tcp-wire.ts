@@ -129,23 +129,38 @@ export class TcpWire implements Wire {
   send(frame: Frame, onSent?: () => void): void {
     const socket = this.socket;
     if (this.#closing || socket.destroyed) return;
-    // Batch every PDU produced in this event-loop turn into one writev.
-    if (!this.#corked) {
-      this.#corked = true;
-      socket.cork();
-      process.nextTick(() => {
-        // sendFile may have flushed this batch early (and a later send corked anew: flushed here too).
-        if (!this.#corked) return;
-        this.#corked = false;
-        socket.uncork();
-      });
-    }
     const parts = serializeFrame(frame, this.#digests);
     const last = parts.length - 1;
-    for (let i = 0; i < last; i++) socket.write(parts[i]);
-    // Only a successful write hands the buffers over; after an error they are left to the GC.
-    if (onSent) socket.write(parts[last], (err) => err || onSent());
-    else socket.write(parts[last]);
+    for (let i = 0; i < last; i++) this.#write(parts[i]);
+    this.#write(parts[last], onSent);
+  }
+
+  /** Batch every write of this event-loop turn into one writev. */
+  #cork(): void {
+    if (this.#corked) return;
+    this.#corked = true;
+    this.socket.cork();
+    process.nextTick(this.#endTurn);
+  }
+
+  readonly #endTurn = (): void => {
+    // sendFile may have flushed this batch early (and a later write corked anew: flushed here too).
+    this.#flush();
+  };
+
+  /** Hand this turn's batch to the kernel now. */
+  #flush(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.socket.uncork();
+  }
+
+  /** One buffer into this turn's batch; `onSent` once the socket took it (after an error the buffer is left to the GC). */
+  #write(buf: Buffer, onSent?: () => void): void {
+    const socket = this.socket;
+    this.#cork();
+    if (onSent) socket.write(buf, (err) => err || onSent());
+    else socket.write(buf);
     if (!this.#paused && socket.writableLength > HIGH_WATER) {
       this.#paused = true;
       socket.pause();
@@ -171,15 +186,12 @@ export class TcpWire implements Wire {
     writeDataSegmentLength(frame.bhs, length);
     const sendFile = this.#sendFile;
     if (sendFile === undefined || this.#digests.data || (length < SENDFILE_MIN && (this.#corked || socket.writableLength > 0))) {
-      this.#sendCopy(frame, extent, 0);
+      this.#sendCopy(frame, extent);
       return;
     }
-    if (this.#corked) {
-      this.#corked = false;
-      socket.uncork();
-    }
+    this.#flush();
     if (socket.writableLength > 0) {
-      this.#sendCopy(frame, extent, 0);
+      this.#sendCopy(frame, extent);
       return;
     }
     const parts = serializeFrame(frame, this.#digests);
@@ -189,7 +201,7 @@ export class TcpWire implements Wire {
     if (sent === header.length + length + pad) return;
     if (sent < 0) {
       // Nothing went out (e.g. EPIPE): the ordinary path reports the error.
-      this.#sendCopy(frame, extent, 0);
+      this.#sendCopy(frame, extent);
       return;
     }
     // The socket buffer filled (or the file ended): queue the rest in order.
@@ -203,9 +215,9 @@ export class TcpWire implements Wire {
     if (padSent < pad) this.#write(PAD_ZEROS.subarray(0, pad - padSent));
   }
 
-  /** The extent read into a buffer and sent as an ordinary frame (skipping its first `from` bytes). */
-  #sendCopy(frame: Frame, extent: FileExtent, from: number): void {
-    const data = this.#readExtent(extent, from);
+  /** The extent read into a buffer and sent as an ordinary frame. */
+  #sendCopy(frame: Frame, extent: FileExtent): void {
+    const data = this.#readExtent(extent, 0);
     this.send({ bhs: frame.bhs, ahs: frame.ahs, data }, () => this.#pool?.release([data]));
   }
 
@@ -223,22 +235,6 @@ export class TcpWire implements Wire {
       done += got;
     }
     return data;
-  }
-
-  /** One buffer into this turn's corked batch. */
-  #write(buf: Buffer, onSent?: () => void): void {
-    const socket = this.socket;
-    if (!this.#corked) {
-      this.#corked = true;
-      socket.cork();
-      process.nextTick(() => {
-        if (!this.#corked) return;
-        this.#corked = false;
-        socket.uncork();
-      });
-    }
-    if (onSent) socket.write(buf, (err) => err || onSent());
-    else socket.write(buf);
   }
 
   release(buffers: readonly Buffer[]): void {

@@ -22,20 +22,29 @@ function assertSameBytes(actual: Buffer, expected: Buffer, what: string): void {
   }
 }
 
+/**
+ * A random image of SIZE bytes in `dir`, converted by qemu-img onto LUN 0 of
+ * a target serving `dir` (LUN exactly the image's size, so `-n`, do not create
+ * the target, is exact); `fn` runs while the target is up.
+ */
+async function withImageOnLun(dir: string, fn: (url: string, img: string, data: Buffer) => Promise<void>): Promise<void> {
+  const port = await freePort();
+  const img = join(dir, 'random.img');
+  const data = randomBytes(SIZE);
+  await writeFile(img, data);
+  await withTarget(basicConfig({ dir, port, size: SIZE }), async () => {
+    const url = lunUrl(port, 0);
+    await runOk('qemu-img', ['convert', '-n', '-f', 'raw', '-O', 'raw', img, url], { timeoutMs: 60_000 });
+    await fn(url, img, data);
+  });
+}
+
 for (const memory of [false, true]) {
   const where = memory ? 'LUN file on tmpfs: Data-In by sendfile' : 'LUN file on a disk file system';
   test(`qemu-img: convert a random image onto the LUN, compare, read it back (${where})`, T, async () => {
     requireQemuIscsi();
     await withTempDir(async (dir) => {
-      const port = await freePort();
-      const img = join(dir, 'random.img');
-      const data = randomBytes(SIZE);
-      await writeFile(img, data);
-      // LUN exactly the image's size, so `-n` (do not create the target) is exact
-      await withTarget(basicConfig({ dir, port, size: SIZE }), async () => {
-        const url = lunUrl(port, 0);
-        await runOk('qemu-img', ['convert', '-n', '-f', 'raw', '-O', 'raw', img, url], { timeoutMs: 60_000 });
-
+      await withImageOnLun(dir, async (url, img, data) => {
         const cmp = await runOk('qemu-img', ['compare', '-f', 'raw', '-F', 'raw', img, url], { timeoutMs: 60_000 });
         assert.match(cmp, /Images are identical/, cmp);
 
@@ -53,13 +62,7 @@ for (const memory of [false, true]) {
 test('qemu-img compare notices a difference', T, async () => {
   requireQemuIscsi();
   await withTempDir(async (dir) => {
-    const port = await freePort();
-    const img = join(dir, 'random.img');
-    const data = randomBytes(SIZE);
-    await writeFile(img, data);
-    await withTarget(basicConfig({ dir, port, size: SIZE }), async () => {
-      const url = lunUrl(port, 0);
-      await runOk('qemu-img', ['convert', '-n', '-f', 'raw', '-O', 'raw', img, url], { timeoutMs: 60_000 });
+    await withImageOnLun(dir, async (url, img, data) => {
       // flip one byte in the local image: the LUN must now differ from it
       data[SIZE - 1000] ^= 0xff;
       await writeFile(img, data);

@@ -10,9 +10,8 @@ import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { MiniInitiator, read10, write10 } from './mini-initiator.js';
-import { freePort, TARGET } from './fixture.js';
-import { startTarget, type TargetServer } from '../../src/index.js';
-import type { SaveConfig } from '../../src/config/model.js';
+import { startRamTarget, TARGET } from './fixture.js';
+import type { TargetServer } from '../../src/index.js';
 import { loadNativeBlockIo } from '../../src/native/blockio.js';
 
 const TMPFS = 0x01021994;
@@ -32,39 +31,18 @@ let dir = '';
 before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(onTmpfs ? '/dev/shm' : tmpdir(), 'tsgt-sendfile-'));
-  port = await freePort();
-  const config: SaveConfig = {
-    storage_objects: [
-      {
-        plugin: 'fileio',
-        name: 'shm0',
-        dev: join(dir, 'lun.img'),
-        size: 8 * 1024 * 1024,
-        write_back: true,
-        wwn: '1a2b3c4d-5e6f-4a0b-9c1d-2e3f4a5b6c7d',
-      },
-    ],
-    targets: [
-      {
-        fabric: 'iscsi',
-        wwn: TARGET,
-        tpgs: [
-          {
-            tag: 1,
-            enable: true,
-            attributes: { authentication: 0, generate_node_acls: 1, demo_mode_write_protect: 0, cache_dynamic_acls: 1 },
-            parameters: { MaxRecvDataSegmentLength: '262144', MaxBurstLength: '131072' },
-            portals: [{ ip_address: '127.0.0.1', port }],
-            luns: [{ index: 0, storage_object: '/backstores/fileio/shm0' }],
-            node_acls: [],
-          },
-        ],
-      },
-    ],
-    fabric_modules: [],
+  ({ server, port } = await startRamTarget({
+    storage: {
+      plugin: 'fileio',
+      name: 'shm0',
+      dev: join(dir, 'lun.img'),
+      size: 8 * 1024 * 1024,
+      write_back: true,
+      wwn: '1a2b3c4d-5e6f-4a0b-9c1d-2e3f4a5b6c7d',
+    },
+    parameters: { MaxRecvDataSegmentLength: '262144', MaxBurstLength: '131072' },
     tsgt: { version: 1, nop_in_interval: 0 },
-  } as SaveConfig;
-  server = await startTarget(config);
+  }));
 });
 after(async () => {
   await server?.close();
@@ -80,6 +58,13 @@ async function session(keys: Record<string, string>): Promise<MiniInitiator> {
     if (r.status === 0) return i;
   }
   throw new Error('unit attention never cleared');
+}
+
+/** A random 4 KiB written at `lba` (512-byte blocks) as immediate data; returns it. */
+async function writePage(i: MiniInitiator, lba: number): Promise<Buffer> {
+  const data = randomBytes(4096);
+  assert.equal((await i.complete(i.command(write10(lba, 8), { write: data, immediate: data }), data)).status, 0);
+  return data;
 }
 
 const fileBytes = () => server!.sessions().reduce((n, s) => n + s.stats.txFileDataBytes, 0);
@@ -130,8 +115,7 @@ test('READ from tmpfs with DataDigest: the bytes are read and digested instead (
 
 test('a 4 KiB READ alone in flight goes by sendfile; reads below a page are copied', { skip }, async () => {
   const i = await session({});
-  const data = randomBytes(4096);
-  assert.equal((await i.complete(i.command(write10(8, 8), { write: data, immediate: data }), data)).status, 0);
+  const data = await writePage(i, 8);
   let before = fileBytes();
   const r = await i.complete(i.command(read10(8, 8), { read: 4096 }));
   assert.ok(r.data.equals(data));
@@ -145,8 +129,7 @@ test('a 4 KiB READ alone in flight goes by sendfile; reads below a page are copi
 
 test('a 4 KiB READ sent before the initiator saw an earlier status (ExpStatSN behind StatSN) is copied: it joins a pipelined stream', { skip }, async () => {
   const i = await session({});
-  const data = randomBytes(4096);
-  assert.equal((await i.complete(i.command(write10(16, 8), { write: data, immediate: data }), data)).status, 0);
+  const data = await writePage(i, 16);
   const before = fileBytes();
   // As if sent while that write's status was still on its way: one response unseen.
   i.expStatSn = (i.expStatSn - 1) >>> 0;

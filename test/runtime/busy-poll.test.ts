@@ -28,6 +28,14 @@ class FakeLoop implements BusyPollClock {
   }
 }
 
+/** `n` reads `gapMicros` apart. */
+function reads(loop: FakeLoop, bp: BusyPoll, n: number, gapMicros: number): void {
+  for (let i = 0; i < n; i++) {
+    loop.advance(gapMicros);
+    bp.activity();
+  }
+}
+
 test('BusyPoll: steady request/response traffic grows the window to the maximum and stays there', () => {
   const loop = new FakeLoop();
   const bp = new BusyPoll(100, loop);
@@ -50,10 +58,7 @@ test('BusyPoll: steady request/response traffic grows the window to the maximum 
 test('BusyPoll: the loop keeps turning for the window after a read, then sleeps', () => {
   const loop = new FakeLoop();
   const bp = new BusyPoll(100, loop);
-  for (let i = 0; i < 10; i++) {
-    loop.advance(30);
-    bp.activity();
-  }
+  reads(loop, bp, 10, 30);
   assert.equal(bp.windowMicros, 100);
   const before = loop.turns;
   loop.advance(99);
@@ -67,10 +72,7 @@ test('BusyPoll: the loop keeps turning for the window after a read, then sleeps'
 test('BusyPoll: sparse traffic shrinks the window to zero and never spins', () => {
   const loop = new FakeLoop();
   const bp = new BusyPoll(100, loop);
-  for (let i = 0; i < 10; i++) {
-    loop.advance(30);
-    bp.activity();
-  }
+  reads(loop, bp, 10, 30);
   assert.equal(bp.windowMicros, 100);
   const windows: number[] = [];
   for (let i = 0; i < 6; i++) {
@@ -87,10 +89,7 @@ test('BusyPoll: sparse traffic shrinks the window to zero and never spins', () =
 test('BusyPoll: 0 disables it; a negative or non-finite window is refused', () => {
   const loop = new FakeLoop();
   const bp = new BusyPoll(0, loop);
-  for (let i = 0; i < 10; i++) {
-    loop.advance(5);
-    bp.activity();
-  }
+  reads(loop, bp, 10, 5);
   assert.equal(bp.windowMicros, 0);
   assert.equal(loop.queue.length, 0);
   assert.throws(() => new BusyPoll(-1), RangeError);

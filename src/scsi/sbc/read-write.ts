@@ -47,12 +47,9 @@ function readCommand(opcode: number, size: Size): AnyCommandSpec {
       if (wanted === 0) return Promise.resolve({ status: ScsiStatus.Good, transferLength: full });
       const device = ctx.unit.device;
       if (device.fileExtent !== undefined && ctx.dataInExtent?.(wanted * bs) === true) {
-        try {
-          const extent = device.fileExtent(p.lba, wanted);
-          if (extent !== undefined) return Promise.resolve({ status: ScsiStatus.Good, extent, transferLength: full });
-        } catch (e) {
-          return Promise.reject(e);
-        }
+        // A range error thrown here becomes sense data in dispatch, as a rejected read would.
+        const extent = device.fileExtent(p.lba, wanted);
+        if (extent !== undefined) return Promise.resolve({ status: ScsiStatus.Good, extent, transferLength: full });
       }
       return device
         .read(p.lba, wanted, ctx.dataInBuffer?.(wanted * bs))
